@@ -1,0 +1,56 @@
+"""Shared fixtures: every backend-aware test runs on NumPy, on the strict array backend
+(array-api-strict on a non-CPU device, which refuses any path that bypasses the backend),
+and on CuPy where a GPU is present."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+
+def _cupy_reason():
+    if importlib.util.find_spec("cupy") is None:
+        return "CuPy is not installed (pip install 'tinynet[cuda12]' on a GPU machine)"
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() == 0:
+            return "CuPy is installed but no CUDA GPU is present"
+    except Exception as exc:  # no driver
+        return f"CuPy is installed but CUDA is unusable: {exc}"
+    return None
+
+
+BACKENDS = [
+    pytest.param("numpy", id="numpy"),
+    pytest.param("strict", id="strict", marks=pytest.mark.skipif(
+        importlib.util.find_spec("array_api_strict") is None,
+        reason="array-api-strict is not installed (pip install 'tinynet[test]')")),
+    pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(
+        _cupy_reason() is not None, reason=str(_cupy_reason()))),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Make the parametrized backend active for the test; back to NumPy afterwards."""
+    active = tn.set_backend(request.param)
+    tn.manual_seed(0)
+    yield active
+    tn.set_backend("numpy")
+
+
+@pytest.fixture(autouse=True)
+def _restore_state():
+    """Each test starts on NumPy with grad mode on and a fixed seed."""
+    tn.set_backend("numpy")
+    tn.manual_seed(0)
+    yield
+    tn.set_backend("numpy")
+
+
+def to_numpy(x):
+    """A tensor or backend array -> NumPy, for comparisons in tests."""
+    if isinstance(x, tn.Tensor):
+        return x.numpy()
+    return np.asarray(x)

@@ -1,0 +1,203 @@
+"""Reverse-mode automatic differentiation: the graph node, grad mode and backward.
+
+Every differentiable op is a subclass of ``Function`` with two methods on raw backend arrays:
+
+    forward(self, *arrays, **options) -> output array      (saves what backward needs on self)
+    backward(self, gy) -> one gradient array (or None) per input
+
+``backward`` receives dL/dy (``gy``, shaped like the output) and returns dL/dx_i for every
+input. It may skip inputs whose ``self.needs_input_grad[i]`` is False (labels, constants) by
+returning None there. Broadcasting is undone here, in ``run_backward``, not in each op.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+_grad_enabled = [True]
+_backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled[0]
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = _grad_enabled[0]
+    _grad_enabled[0] = enabled
+    try:
+        yield
+    finally:
+        _grad_enabled[0] = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager:
+    """Context manager (or decorator) in which ops record no graph and save nothing."""
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager:
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+    return _grad_mode(True)
+
+
+class Function:
+    """One application of a differentiable op: a node of the graph.
+
+    ``inputs`` are the input Tensors (kept so backward can reach them), ``needs_input_grad``
+    says which of them need a gradient. Subclasses add their own slots for saved arrays.
+    """
+
+    __slots__ = ("inputs", "needs_input_grad")
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, gy: Any) -> tuple:
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
+        """Run forward on the inputs' arrays; record the node when a gradient is needed."""
+        from .tensor import Tensor
+
+        kind = type(inputs[0].data)
+        for t in inputs[1:]:
+            if type(t.data) is not kind:
+                _check_same_device(inputs)
+        node = cls()
+        needs = tuple(t.requires_grad for t in inputs)
+        node.needs_input_grad = needs
+        out = node.forward(*[t.data for t in inputs], **kwargs)
+        result = Tensor(out)
+        if _grad_enabled[0] and any(needs):
+            node.inputs = inputs
+            result._requires_grad = True
+            result._node = node
+        return result
+
+
+def _check_same_device(tensors: tuple) -> None:
+    devices = [t.device for t in tensors]
+    if len(set(devices)) > 1:
+        raise RuntimeError("expected all tensors to be on the same device, found "
+                           + " and ".join(sorted(set(devices))))
+
+
+def xp_copy(a: Any) -> Any:
+    return _xp(a).asarray(a, copy=True)
+
+
+def unbroadcast(g: Any, shape: tuple) -> Any:
+    """Sum ``g`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``g.shape``."""
+    if g.shape == shape:
+        return g
+    xp = _xp(g)
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return xp.reshape(g, shape)
+
+
+def _xp(a: Any) -> Any:
+    from .backend import backend_of
+    return backend_of(a).xp
+
+
+def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
+    """Backpropagate ``gy`` (dL/droot) through the graph that produced ``root``.
+
+    1. Order the nodes so that each comes after every node that uses its output
+       (an iterative depth-first search: no recursion limit on long chains).
+    2. Walk that order, calling each node's backward with the summed gradient of its output
+       and handing the results to its inputs: leaves accumulate into ``.grad``.
+    3. Unless ``retain_graph``, drop every node's saved arrays as soon as it has run, so
+       activations are freed during the pass and the graph cannot be used twice.
+    """
+    from .backend import backend_of
+    from .tensor import Tensor
+
+    order = _topological_order(root)
+    grads: dict[int, Any] = {id(root): gy}
+    for t in order:
+        node = t._node
+        g = grads.pop(id(t), None)
+        if g is None:  # this output did not influence the loss
+            continue
+        if node.inputs is None:
+            raise RuntimeError(
+                f"trying to backward through the graph a second time (through {node.name}): "
+                "its saved arrays were freed after the first backward; call "
+                "backward(retain_graph=True) the first time if you need to")
+        input_grads = node.backward(g)
+        if _backward_hooks:
+            for hook in _backward_hooks:
+                hook(node, t, g, input_grads)
+        for x, gx in zip(node.inputs, input_grads):
+            if gx is None or not x.requires_grad:
+                continue
+            if gx.shape != x.shape:
+                gx = unbroadcast(gx, x.shape)
+            if gx.shape != x.shape or gx.dtype != x.data.dtype:
+                raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                                   f"{tuple(gx.shape)} and dtype {gx.dtype} for an input of "
+                                   f"shape {tuple(x.shape)} and dtype {x.data.dtype}")
+            if x._node is None:  # a leaf: accumulate into .grad
+                if x.grad is None:
+                    # gx may be the very array handed to another input (Add returns gy
+                    # twice); a leaf's .grad must own its array since it is updated in place.
+                    owned = gx is not g and backend_of(gx).owns_memory(gx)
+                    x.grad = Tensor(gx if owned else xp_copy(gx))
+                else:
+                    x.grad.data += gx
+            elif id(x) in grads:
+                grads[id(x)] = grads[id(x)] + gx
+            else:
+                grads[id(x)] = gx
+        if not retain_graph:
+            node.inputs = None
+            _free_saved(node)
+
+
+def _free_saved(node: Function) -> None:
+    for cls in type(node).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if slot not in ("inputs", "needs_input_grad") and hasattr(node, slot):
+                delattr(node, slot)
+
+
+def _topological_order(root: Any) -> list:
+    """Non-leaf tensors reachable from ``root``, each before the tensors it was made from.
+
+    A depth-first search with an explicit stack: a tensor is appended once all its inputs
+    are, so the reversed list puts every tensor before the inputs it was computed from.
+    """
+    order, expanded = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(t)
+            continue
+        if id(t) in expanded:
+            continue
+        expanded.add(id(t))
+        inputs = t._node.inputs
+        if inputs is None:
+            raise RuntimeError(
+                f"trying to backward through the graph a second time (through {t._node.name}): "
+                "its saved arrays were freed after the first backward; call "
+                "backward(retain_graph=True) the first time if you need to")
+        stack.append((t, True))
+        for x in inputs:
+            if x._node is not None and id(x) not in expanded:
+                stack.append((x, False))
+    order.reverse()
+    return order

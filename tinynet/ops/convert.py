@@ -1,0 +1,28 @@
+"""Ops that change where or how values are stored: dtype casts and device transfers."""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import Backend, backend_of
+
+
+class Cast(Function):
+    __slots__ = ("dtype",)  # the input's dtype: the gradient is cast back to it
+
+    def forward(self, x, dtype):
+        backend = backend_of(x)
+        self.dtype = x.dtype
+        return backend.astype(x, backend.dtype(dtype))
+
+    def backward(self, gy):
+        return (backend_of(gy).astype(gy, self.dtype),)
+
+
+class ToDevice(Function):
+    __slots__ = ("source",)  # the input's backend: the gradient goes back there
+
+    def forward(self, x, target: Backend):
+        self.source = backend_of(x)
+        return target.asarray(self.source.to_numpy(x))
+
+    def backward(self, gy):
+        return (self.source.asarray(backend_of(gy).to_numpy(gy)),)

@@ -1,0 +1,112 @@
+"""Elementwise ops of one tensor: exp log sqrt abs tanh sigmoid relu clip.
+
+Ops whose derivative is a function of their output (exp, sqrt, tanh, sigmoid) save the
+output; the others save the input.
+"""
+from __future__ import annotations
+
+from ..autograd import Function, _xp
+
+
+class Exp(Function):
+    __slots__ = ("y",)  # d/dx e^x = e^x: the output is all backward needs
+
+    def forward(self, x):
+        self.y = _xp(x).exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return (gy * self.y,)
+
+
+class Log(Function):
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).log(x)
+
+    def backward(self, gy):
+        return (gy / self.x,)  # d/dx log x = 1/x
+
+
+class Sqrt(Function):
+    __slots__ = ("y",)
+
+    def forward(self, x):
+        self.y = _xp(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return (gy / (self.y + self.y),)  # d/dx sqrt(x) = 1 / (2 sqrt(x))
+
+
+class Abs(Function):
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).abs(x)
+
+    def backward(self, gy):
+        return (gy * _xp(gy).sign(self.x),)  # sign(0) = 0, as in PyTorch
+
+
+class Tanh(Function):
+    __slots__ = ("y",)
+
+    def forward(self, x):
+        self.y = _xp(x).tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        return (gy * (1 - self.y * self.y),)  # d/dx tanh x = 1 - tanh^2 x
+
+
+class Sigmoid(Function):
+    __slots__ = ("y",)
+
+    def forward(self, x):
+        # 1/(1+e^-x) overflows e^-x for x << 0; the tanh form is exact and never overflows.
+        xp = _xp(x)
+        self.y = xp.tanh(x * 0.5) * 0.5 + 0.5
+        return self.y
+
+    def backward(self, gy):
+        return (gy * self.y * (1 - self.y),)  # s' = s (1 - s)
+
+
+class ReLU(Function):
+    __slots__ = ("mask",)  # 1.0 where x > 0, else 0.0: all backward needs
+
+    def forward(self, x):
+        xp = _xp(x)
+        # A float mask and a product: much faster than xp.where on NumPy, and portable.
+        self.mask = xp.astype(x > 0, x.dtype)
+        return xp.maximum(x, 0.0)
+
+    def backward(self, gy):
+        return (gy * self.mask,)  # relu'(0) = 0, as in PyTorch
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi); the gradient passes where lo <= x <= hi, as in PyTorch."""
+
+    __slots__ = ("mask",)
+
+    def forward(self, x, lo, hi):
+        xp = _xp(x)
+        inside = None
+        y = x
+        if lo is not None:
+            inside = x >= lo
+            y = xp.maximum(y, float(lo))
+        if hi is not None:
+            below = x <= hi
+            inside = below if inside is None else inside & below
+            y = xp.minimum(y, float(hi))
+        self.mask = None if inside is None else xp.astype(inside, x.dtype)
+        return y
+
+    def backward(self, gy):
+        return (gy if self.mask is None else gy * self.mask,)
