@@ -21,7 +21,11 @@ def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Host data -> a NumPy array. Python floats become float32 (the default float dtype),
     Python ints int64; NumPy arrays and scalars keep their dtype."""
     if isinstance(data, (np.ndarray, np.generic)):
-        return np.asarray(data, dtype=dtype)
+        array = np.asarray(data, dtype=dtype)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"unsupported dtype {array.dtype} for a tensor: tinynet supports "
+                            "floating point, integer and boolean data")
+        return array
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
         data = [d.numpy() if isinstance(d, Tensor) else d for d in data]
     array = np.asarray(data)

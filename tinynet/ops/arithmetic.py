@@ -131,10 +131,10 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = gy
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, axis=-2)
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, axis=-1)
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, axis=-2)
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = g2 @ xp.matrix_transpose(b2)

@@ -1,0 +1,146 @@
+"""The engine: graph recording, backward order, accumulation, release, grad modes, dtypes."""
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+
+def test_long_chain_needs_no_recursion(backend):
+    x = tn.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()  # the default recursion limit is 1000: the walk must be iterative
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000], rtol=1e-3)
+
+
+def test_diamond_graph_sums_both_paths(backend):
+    x = tn.tensor(2.0, requires_grad=True)
+    a = x * 3
+    y = a * a + a.exp() + a  # a is used three times
+    y.backward()
+    expected = 2 * 6 * 3 + np.exp(6.0) * 3 + 3
+    np.testing.assert_allclose(x.grad.item(), expected, rtol=1e-6)
+
+
+def test_gradients_accumulate_until_zeroed(backend):
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_shared_gradient_is_not_aliased(backend):
+    a, b = tn.tensor([1.0], requires_grad=True), tn.tensor([1.0], requires_grad=True)
+    (a + b).sum().backward()
+    (a * 1).sum().backward()  # accumulates into a.grad in place: b.grad must not change
+    assert a.grad.item() == 2.0 and b.grad.item() == 1.0
+
+
+def test_graph_is_released_and_second_backward_fails(backend):
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward(backend):
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+def test_activations_are_freed_after_backward():
+    x = tn.tensor(np.ones((100, 100), np.float32), requires_grad=True)
+    h = x.exp()                       # Exp saves its output
+    saved = weakref.ref(h._node.y)
+    loss = (h * 2).sum()
+    del h
+    loss.backward()
+    gc.collect()
+    assert saved() is None, "the graph still holds an activation after backward"
+
+
+def test_no_grad_records_nothing():
+    x = tn.tensor([1.0], requires_grad=True)
+    with tn.no_grad():
+        y = x * 2
+        with tn.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+    assert tn.is_grad_enabled()
+
+
+def test_requires_grad_propagates_and_leaves_default_off(backend):
+    a = tn.tensor([1.0, 2.0])
+    b = tn.tensor([3.0, 4.0], requires_grad=True)
+    assert not a.requires_grad and not (a * 2).requires_grad
+    assert (a * b).requires_grad and (a * b).is_leaf is False
+    assert b.is_leaf and b.detach().requires_grad is False
+
+
+def test_integer_tensors_cannot_require_grad(backend):
+    labels = tn.tensor([0, 1, 2])
+    assert labels.dtype == np.int64
+    with pytest.raises(RuntimeError, match="floating point.*int64"):
+        labels.requires_grad = True
+
+
+def test_float32_stays_float32(backend):
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    assert x.dtype == tn.float32
+    y = ((x * 2.5 + 1) / 3.0 - 0.5) ** 2
+    y = y.exp().log().tanh().sigmoid().sqrt().mean()
+    assert y.dtype == np.float32
+    y.backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_float64_works_everywhere(backend):
+    x = tn.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert x.dtype == np.float64
+    (x * 2).exp().sum().backward()
+    assert x.grad.dtype == np.float64
+
+
+def test_tensor_dtype_rules(backend):
+    assert tn.tensor(1.5).dtype == np.float32
+    assert tn.tensor([1, 2]).dtype == np.int64
+    assert tn.tensor(np.array([1.0])).dtype == np.float64
+    assert tn.tensor(np.array([1], np.int64)).dtype == np.int64
+    assert tn.tensor(np.array([1], np.uint8)).dtype == np.uint8
+    assert tn.tensor([1.0], dtype=tn.float64).dtype == np.float64
+    assert tn.zeros(2, 3).shape == (2, 3) and tn.ones((2, 3)).dtype == np.float32
+    assert tn.randn(4, 5).dtype == np.float32 and tn.arange(5).dtype == np.int64
+    assert (tn.tensor([1, 2]) * 1.5).dtype == np.float32
+
+
+def test_item_numpy_and_repr(backend):
+    x = tn.tensor([[1.5]])
+    assert x.item() == 1.5 and isinstance(x.item(), float)
+    assert isinstance(x.numpy(), np.ndarray)
+    assert "tensor(" in repr(x)
+    with pytest.raises(ValueError, match=r"one element.*\(2,\)"):
+        tn.tensor([1.0, 2.0]).item()
+
+
+def test_backward_with_explicit_gradient(backend):
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(tn.tensor([1.0, 0.5]))
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 1.5])
+
+
+def test_seed_makes_randn_reproducible(backend):
+    tn.manual_seed(7)
+    a = tn.randn(3).numpy()
+    tn.manual_seed(7)
+    np.testing.assert_array_equal(a, tn.randn(3).numpy())

@@ -1,0 +1,74 @@
+"""The backend seam: choosing a backend, moving tensors, and what the strict backend proves."""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+needs_strict = pytest.mark.skipif(importlib.util.find_spec("array_api_strict") is None,
+                                  reason="array-api-strict is not installed")
+
+
+def test_numpy_is_the_default():
+    assert tn.get_backend().name == "numpy" and tn.ones(1).device == "cpu"
+
+
+def test_env_var_chooses_the_backend():
+    code = "import tinynet as tn; print(tn.get_backend().name, tn.ones(1).device)"
+    env = dict(os.environ, TINYNET_BACKEND="strict")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["strict", "strict"]
+
+
+def test_importing_tinynet_does_not_import_cupy():
+    code = "import sys, tinynet; print('cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
+
+
+@needs_strict
+def test_strict_arrays_refuse_numpy():
+    """The reason the strict backend exists: any hidden host conversion fails loudly."""
+    x = tn.ones(3, device="strict")
+    with pytest.raises((RuntimeError, TypeError, ValueError)):
+        np.asarray(x.data)
+    with pytest.raises((RuntimeError, TypeError, ValueError)):
+        x.data + np.ones(3, np.float32)
+
+
+@needs_strict
+def test_to_device_round_trip_keeps_values_and_gradient():
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x.to("strict")
+    assert y.device == "strict" and y.dtype == np.float32
+    (y * y).sum().backward()
+    assert x.grad.device == "cpu"
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_to_dtype_is_differentiable():
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x.to(tn.float64) * 2
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_same_code_on_every_backend(backend):
+    """A tiny model written once gives the same numbers on each backend."""
+    rng = np.random.default_rng(0)
+    w0, x0 = rng.standard_normal((3, 2)), rng.standard_normal((4, 3))
+    w = tn.tensor(w0, requires_grad=True)
+    loss = ((tn.tensor(x0) @ w).tanh() ** 2).mean()
+    loss.backward()
+    assert w.device == backend.device
+    expected = np.tanh(x0 @ w0)
+    np.testing.assert_allclose(loss.item(), (expected ** 2).mean(), rtol=1e-12)
+    g = x0.T @ (2 * expected * (1 - expected ** 2)) / expected.size
+    np.testing.assert_allclose(w.grad.numpy(), g, rtol=1e-10)
