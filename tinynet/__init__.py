@@ -6,7 +6,7 @@
     y.backward()          # x.grad == 2 * x
 """
 from .autograd import enable_grad, is_grad_enabled, no_grad
-from .backend import get_backend, manual_seed, set_backend
+from .backend import get_backend, get_rng_state, manual_seed, set_backend, set_rng_state
 from .creation import (arange, bool_, float16, float32, float64, full, int32, int64, ones,
                        ones_like, rand, randn, tensor, uint8, zeros, zeros_like)
 from .functions import (abs, argmax, cat, clamp, clip, exp, flatten, log, matmul, maximum,
@@ -14,5 +14,6 @@ from .functions import (abs, argmax, cat, clamp, clip, exp, flatten, log, matmul
                         transpose, where)
 from .gradcheck import GradcheckError, gradcheck
 from .tensor import Tensor
+from . import data  # noqa: E402  (tn.data.MNIST, tn.data.DataLoader)
 
 __version__ = "0.1.0"

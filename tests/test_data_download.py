@@ -1,0 +1,204 @@
+"""Downloading MNIST, against a real HTTP server on 127.0.0.1 that serves small fake files.
+
+No test reaches the internet: every test passes ``mirrors=`` explicitly, and the default
+mirror lists are emptied for the duration of each test.
+"""
+import hashlib
+import http.server
+import os
+import socket
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tinynet.data import MNIST, FashionMNIST, datasets, download, write_idx
+
+NAMES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    """Empty default mirrors, so a test that forgets ``mirrors=`` cannot go online."""
+    monkeypatch.setattr(MNIST, "default_mirrors", [])
+    monkeypatch.setattr(FashionMNIST, "default_mirrors", [])
+
+
+@pytest.fixture
+def www(tmp_path, monkeypatch):
+    """Fake MNIST files in www/good (gzip) and www/plain (not compressed), a corrupt copy
+    in www/corrupt (valid IDX, other content) and www/badgzip (a broken gzip stream).
+    The checksum table is patched to the fake files."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, 20, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, 10, dtype=np.uint8),
+    }
+    root = tmp_path / "www"
+    for sub in ("good", "plain", "corrupt", "badgzip"):
+        (root / sub).mkdir(parents=True)
+    for name, array in arrays.items():
+        write_idx(root / "good" / (name + ".gz"), array)
+        write_idx(root / "plain" / (name + ".gz"), array, compress=False)
+        write_idx(root / "corrupt" / (name + ".gz"), array[::-1])
+        (root / "badgzip" / (name + ".gz")).write_bytes(b"\x1f\x8b" + bytes(500))
+        raw = (root / "plain" / (name + ".gz")).read_bytes()
+        for table in (datasets.MNIST_FILES, datasets.FASHION_MNIST_FILES):
+            monkeypatch.setitem(table, name, (hashlib.sha256(raw).hexdigest(), len(raw)))
+    return SimpleNamespace(root=root, arrays=arrays)
+
+
+@pytest.fixture
+def server(www):
+    """An HTTP server on 127.0.0.1; /truncated/ announces more bytes than it sends."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(www.root), **kwargs)
+
+        def log_message(self, *args):  # keep the test output quiet
+            pass
+
+        def do_GET(self):
+            if self.path.startswith("/truncated/"):
+                body = (www.root / "good" / os.path.basename(self.path)).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+                return
+            super().do_GET()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield lambda sub: f"{base}/{sub}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _refused_url():
+    """A URL on a port where nothing listens: connecting is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def test_download_success(tmp_path, server, www):
+    ds = MNIST(root=tmp_path / "data", train=True, mirrors=[server("good")])
+    assert np.array_equal(ds.data, www.arrays["train-images-idx3-ubyte"])
+    assert np.array_equal(ds.targets, www.arrays["train-labels-idx1-ubyte"].astype(np.int64))
+    folder = tmp_path / "data" / "mnist"
+    assert sorted(os.listdir(folder)) == ["train-images-idx3-ubyte.gz",
+                                          "train-labels-idx1-ubyte.gz"]
+    # second time: read from disk, the mirrors are not asked
+    again = MNIST(root=tmp_path / "data", train=True, mirrors=[_refused_url()])
+    assert np.array_equal(again.data, ds.data)
+
+
+def test_first_mirror_404_then_second(tmp_path, server):
+    ds = MNIST(root=tmp_path, train=False, mirrors=[server("missing"), server("good")])
+    assert ds.data.shape == (10, 28, 28)
+
+
+def test_checksum_mismatch_tries_next_mirror(tmp_path, server):
+    ds = FashionMNIST(root=tmp_path, train=False, mirrors=[server("corrupt"), server("good")])
+    assert len(ds) == 10
+    assert sorted(os.listdir(tmp_path / "fashion-mnist")) == ["t10k-images-idx3-ubyte.gz",
+                                                              "t10k-labels-idx1-ubyte.gz"]
+
+
+def test_uncompressed_mirror_is_saved_without_gz(tmp_path, server):
+    MNIST(root=tmp_path, train=False, mirrors=[server("plain")])
+    assert sorted(os.listdir(tmp_path / "mnist")) == ["t10k-images-idx3-ubyte",
+                                                      "t10k-labels-idx1-ubyte"]
+
+
+@pytest.mark.parametrize("sub, message", [("corrupt", "checksum mismatch"),
+                                          ("badgzip", "gzip"),
+                                          ("truncated", "transfer cut short"),
+                                          ("missing", "404")])
+def test_failed_download_leaves_no_file(tmp_path, server, sub, message):
+    with pytest.raises(RuntimeError, match=message):
+        MNIST(root=tmp_path, mirrors=[server(sub)])
+    assert os.listdir(tmp_path / "mnist") == []  # neither a partial file nor a temporary
+
+
+def test_all_mirrors_fail_message(tmp_path, server):
+    mirrors = [server("missing"), server("corrupt"), _refused_url()]
+    with pytest.raises(RuntimeError) as info:
+        MNIST(root=tmp_path, mirrors=mirrors)
+    message = str(info.value)
+    for mirror in mirrors:
+        assert mirror + "train-images-idx3-ubyte.gz" in message
+    assert str(tmp_path / "mnist") in message and "TINYNET_DATA_DIR" in message
+    assert "root=" in message and all(name in message for name in NAMES)
+
+
+def test_connection_refused_and_silent_server_fail_fast(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="refused"):
+        MNIST(root=tmp_path, mirrors=[_refused_url()])
+    assert time.perf_counter() - start < 5
+    # a server that accepts the connection and never answers: the timeout ends the wait
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        start = time.perf_counter()
+        with pytest.raises(RuntimeError, match="timed out"):
+            MNIST(root=tmp_path, mirrors=[url], timeout=0.5)
+        assert time.perf_counter() - start < 5
+    assert os.listdir(tmp_path / "mnist") == []
+
+
+def test_ctrl_c_removes_the_partial_file(tmp_path, server, monkeypatch):
+    def interrupted_copy(response, out, total, name, progress):
+        out.write(response.read(100))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(download, "_copy", interrupted_copy)
+    with pytest.raises(KeyboardInterrupt):
+        MNIST(root=tmp_path, mirrors=[server("good")])
+    assert os.listdir(tmp_path / "mnist") == []
+
+
+def test_missing_files_without_download(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        MNIST(root=tmp_path, download=False)
+    message = str(info.value)
+    assert str(tmp_path / "mnist") in message and "TINYNET_DATA_DIR" in message
+    assert all(name in message for name in NAMES)
+
+
+def test_root_from_environment(tmp_path, server, monkeypatch):
+    monkeypatch.setenv("TINYNET_DATA_DIR", str(tmp_path / "env"))
+    ds = MNIST(train=False, mirrors=[server("good")])
+    assert ds.root == str(tmp_path / "env")
+    assert os.path.isfile(tmp_path / "env" / "mnist" / "t10k-images-idx3-ubyte.gz")
+    monkeypatch.delenv("TINYNET_DATA_DIR")
+    assert datasets.default_root() == os.path.join(os.path.expanduser("~"), ".cache", "tinynet")
+
+
+def test_damaged_local_file_is_reported(tmp_path, www):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (folder / name).write_bytes((www.root / "plain" / (name + ".gz")).read_bytes())
+    assert len(MNIST(root=tmp_path, train=False, download=False)) == 10
+    write_idx(folder / "t10k-labels-idx1-ubyte", np.zeros(10, dtype=np.uint8))
+    with pytest.raises(ValueError, match="SHA-256") as info:
+        MNIST(root=tmp_path, train=False, download=False)
+    assert str(folder / "t10k-labels-idx1-ubyte") in str(info.value)
+
+
+def test_empty_mirror_list(tmp_path):
+    with pytest.raises(RuntimeError, match="empty"):
+        MNIST(root=tmp_path, mirrors=[])
