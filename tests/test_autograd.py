@@ -144,3 +144,14 @@ def test_seed_makes_randn_reproducible(backend):
     a = tn.randn(3).numpy()
     tn.manual_seed(7)
     np.testing.assert_array_equal(a, tn.randn(3).numpy())
+
+
+def test_in_place_update_under_no_grad(backend):
+    w = tn.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    with tn.no_grad():
+        w -= 0.5 * w.grad
+    assert w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.numpy(), [0.0, 0.0])
+    with pytest.raises(RuntimeError, match="in-place -= on a tensor that requires grad"):
+        w -= 1.0

@@ -15,6 +15,7 @@ Three backends exist:
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -76,6 +77,17 @@ class Backend:
     # ---- random numbers --------------------------------------------------------------
     def manual_seed(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
+
+    def get_rng_state(self) -> np.ndarray:
+        """The generator's state as bytes (uint8), for checkpoints."""
+        text = json.dumps(self.rng.bit_generator.state)
+        return np.frombuffer(text.encode(), dtype=np.uint8).copy()
+
+    def set_rng_state(self, state: Any) -> None:
+        state = json.loads(bytes(np.asarray(state, dtype=np.uint8)).decode())
+        generator = getattr(np.random, state["bit_generator"])()
+        generator.state = state
+        self.rng = np.random.Generator(generator)
 
     def randn(self, shape: tuple, dtype: Any) -> Any:
         return self.asarray(self.rng.standard_normal(shape, dtype=np.dtype(dtype)))
@@ -150,6 +162,10 @@ class CupyBackend(Backend):
     def manual_seed(self, seed):
         super().manual_seed(seed)
         self.gpu_rng = self.cupy.random.default_rng(seed)
+
+    def set_rng_state(self, state):
+        super().set_rng_state(state)
+        self.gpu_rng = self.cupy.random.default_rng(int(self.rng.integers(2 ** 63)))
 
     def randn(self, shape, dtype):
         with self.cupy.cuda.Device(self.device_id):
@@ -287,6 +303,20 @@ def backend_of(a: Any) -> Backend:
             return backend
     raise TypeError(f"unsupported array type {type(a).__name__}: tinynet tensors hold NumPy, "
                     "CuPy or array-api-strict arrays")
+
+
+def get_rng_state(device: str | None = None) -> np.ndarray:
+    """The random generator state of a backend (the active one by default), as uint8 bytes.
+
+    On CuPy this is the host generator's state; the GPU generator is re-seeded from it by
+    ``set_rng_state``, so resumed GPU runs are reproducible but not bit-identical.
+    """
+    return backend_for_device(device).get_rng_state()
+
+
+def set_rng_state(state: Any, device: str | None = None) -> None:
+    """Restore a state returned by ``get_rng_state``."""
+    backend_for_device(device).set_rng_state(state)
 
 
 def manual_seed(seed: int) -> None:

@@ -247,6 +247,27 @@ class Tensor:
     def __neg__(self):
         return ops.Neg.apply(self)
 
+    # in place (``w -= lr * w.grad``): only outside the graph, as in PyTorch
+    def __iadd__(self, other):
+        _check_in_place(self, "+=")
+        self.data += _pair(self, other)[1].data
+        return self
+
+    def __isub__(self, other):
+        _check_in_place(self, "-=")
+        self.data -= _pair(self, other)[1].data
+        return self
+
+    def __imul__(self, other):
+        _check_in_place(self, "*=")
+        self.data *= _pair(self, other)[1].data
+        return self
+
+    def __itruediv__(self, other):
+        _check_in_place(self, "/=")
+        self.data /= _pair(self, other)[1].data
+        return self
+
     # comparisons give boolean tensors, outside the graph
     def __lt__(self, other):
         return Tensor(self.data < _pair(self, other)[1].data)
@@ -394,6 +415,16 @@ class Tensor:
 
 
 # ---- argument helpers ------------------------------------------------------------------
+def _check_in_place(t: Tensor, op: str) -> None:
+    """In-place changes would corrupt values saved for backward: allow them only where no
+    graph is recorded (under no_grad) or on tensors that take no part in one."""
+    from .autograd import is_grad_enabled
+    if t.requires_grad and (is_grad_enabled() or t._node is not None):
+        raise RuntimeError(f"in-place {op} on a tensor that requires grad: do parameter "
+                           "updates inside `with tn.no_grad():`")
+
+
+
 def _is_float(a) -> bool:
     return backend_of(a).xp.isdtype(a.dtype, "real floating")
 
