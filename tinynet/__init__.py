@@ -13,7 +13,8 @@ from .functions import (abs, argmax, cat, clamp, clip, exp, flatten, log, matmul
                         mean, permute, relu, reshape, sigmoid, sqrt, stack, sum, tanh,
                         transpose, where)
 from .gradcheck import GradcheckError, gradcheck
+from .serialization import load, save
 from .tensor import Tensor
-from . import data  # noqa: E402  (tn.data.MNIST, tn.data.DataLoader)
+from . import data, nn  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, ...)
 
 __version__ = "0.1.0"

@@ -90,11 +90,11 @@ class Backend:
         self.rng = np.random.Generator(generator)
 
     def randn(self, shape: tuple, dtype: Any) -> Any:
-        return self.asarray(self.rng.standard_normal(shape, dtype=np.dtype(dtype)))
+        return self.asarray(self.rng.standard_normal(shape, dtype=host_dtype(dtype)))
 
     def rand(self, shape: tuple, dtype: Any) -> Any:
         """Uniform numbers in [0, 1)."""
-        return self.asarray(self.rng.random(shape, dtype=np.dtype(dtype)))
+        return self.asarray(self.rng.random(shape, dtype=host_dtype(dtype)))
 
 
 class NumpyBackend(Backend):
@@ -227,6 +227,16 @@ class StrictBackend(Backend):
         onehot = positions[:, None] == xp.arange(size, device=self.strict_device)[None, :]
         flat = xp.reshape(values, (1, -1)) @ xp.astype(onehot, target.dtype)
         target += xp.reshape(flat, target.shape)
+
+
+def host_dtype(dtype: Any) -> np.dtype:
+    """The NumPy dtype of a dtype of any backend (``array_api_strict.float32`` -> float32)."""
+    if isinstance(dtype, np.dtype):
+        return dtype
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 def pick(a: Any, index: Any) -> Any:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import ops
 from .autograd import Function, run_backward
-from .backend import backend_for_device, backend_of, get_backend
+from .backend import backend_for_device, backend_of, get_backend, host_dtype
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -75,7 +75,7 @@ class Tensor:
 
     @property
     def dtype(self) -> np.dtype:
-        return _numpy_dtype(self.data.dtype)
+        return host_dtype(self.data.dtype)
 
     @property
     def device(self) -> str:
@@ -427,12 +427,6 @@ def _check_in_place(t: Tensor, op: str) -> None:
 
 def _is_float(a) -> bool:
     return backend_of(a).xp.isdtype(a.dtype, "real floating")
-
-
-def _numpy_dtype(dtype) -> np.dtype:
-    if isinstance(dtype, np.dtype):
-        return dtype
-    return np.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 def _is_dtype(x) -> bool:

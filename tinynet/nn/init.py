@@ -1,0 +1,104 @@
+"""Weight initialisation, in place, with PyTorch's names and formulas.
+
+Each function fills ``tensor.data`` in place (the array object stays the same, so an
+optimizer that already holds it still sees the parameter), draws from the active seed of
+the tensor's backend (``tn.manual_seed``), and returns the tensor.
+
+    fan_in  = size of axis 1 × receptive field   (in_features for a Linear weight (out, in))
+    fan_out = size of axis 0 × receptive field
+    kaiming_uniform_: U(-b, b), b = gain · sqrt(3 / fan)          gain = calculate_gain(...)
+    kaiming_normal_:  N(0, std²), std = gain / sqrt(fan)
+    xavier_uniform_:  U(-b, b), b = gain · sqrt(6 / (fan_in + fan_out))
+    xavier_normal_:   N(0, std²), std = gain · sqrt(2 / (fan_in + fan_out))
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import backend_of
+from ..tensor import Tensor
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The factor that keeps activations' variance steady through ``nonlinearity``."""
+    if nonlinearity in ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill with draws from U(a, b)."""
+    backend = backend_of(tensor.data)
+    tensor.data[...] = backend.rand(tensor.shape, tensor.dtype) * (b - a) + a
+    return tensor
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill with draws from N(mean, std²)."""
+    backend = backend_of(tensor.data)
+    tensor.data[...] = backend.randn(tensor.shape, tensor.dtype) * std + mean
+    return tensor
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    tensor.data[...] = val
+    return tensor
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    return constant_(tensor, 1.0)
+
+
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    if tensor.ndim < 2:
+        raise ValueError(f"fan in and fan out need a tensor with at least 2 dimensions, "
+                         f"got shape {tensor.shape}")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _fan(tensor: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
+    """He initialisation, uniform: U(-b, b) with b = gain · sqrt(3 / fan)."""
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
+    """He initialisation, normal: N(0, std²) with std = gain / sqrt(fan)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot initialisation, uniform: U(-b, b) with b = gain · sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot initialisation, normal: N(0, std²) with std = gain · sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))

@@ -1,0 +1,284 @@
+"""Parameter and Module: the bookkeeping every layer and model shares.
+
+A Module registers a Parameter or a sub-Module simply by assigning it to an attribute
+(``self.fc = Linear(...)``), so ``parameters()``, ``state_dict()``, ``train()`` and ``to()``
+can walk the tree of modules without the layer author listing anything.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from typing import Any, Iterator
+
+from ..autograd import no_grad
+from ..backend import backend_of
+from ..tensor import Tensor
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter(Tensor):
+    """A Tensor that is a learnable parameter of a Module: it requires grad by default."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True):
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign layers and Parameters in
+    ``__init__``, and write ``forward``. Calling the module calls ``forward``.
+
+        class MLP(tn.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = tn.nn.Linear(784, 128), tn.nn.Linear(128, 10)
+            def forward(self, x):
+                return self.fc2(self.fc1(x).relu())
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)  # modules start in training mode
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- registration on attribute assignment -----------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, (Parameter, Module)) and params is None:
+            raise AttributeError(f"cannot assign {type(value).__name__} {name!r} before "
+                                 "Module.__init__() was called")
+        if isinstance(value, Parameter):
+            self._forget(name, keep=params)  # a replaced parameter keeps its place
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name, keep=self._modules)
+            self._modules[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                "(tinynet.nn.Parameter or None expected)")
+            params[name] = None
+        elif params is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module "
+                                f"{name!r} (tinynet.nn.Module or None expected)")
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str, keep: dict | None = None) -> None:
+        """Drop ``name`` from every registry except ``keep``."""
+        self.__dict__.pop(name, None)
+        for registry in (self._parameters, self._modules):
+            if registry is not keep:
+                registry.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:  # called only when normal lookup fails
+        for registry in ("_parameters", "_modules"):
+            found = self.__dict__.get(registry)
+            if found is not None and name in found:
+                return found[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        if name in self._parameters or name in self._modules:
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._forget(name)
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        if module is None:
+            self._forget(name)
+            self._modules[name] = None
+        else:
+            setattr(self, name, module)
+
+    # ---- walking the tree --------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, each once, with its dotted name."""
+        seen, stack = set(), [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m)
+                        for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))  # reversed: pop them in definition order
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs, each Parameter once even if shared."""
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, p in module._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{module_name}.{name}" if module_name else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    # ---- modes, devices, gradients --------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active) for this module and all below it."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if p.grad is not None and not set_to_none:
+                p.grad.data[...] = 0
+            else:
+                p.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    def to(self, target: Any) -> Module:
+        """Move every parameter to a device (``"cpu"``, ``"cuda"``) or cast floating point
+        parameters to a dtype, in place; returns the module."""
+        for p in self.parameters():
+            with no_grad():
+                moved = p.to(target)
+            if p.dtype.kind != "f" and moved.dtype != p.dtype:
+                continue  # dtype casts apply to floating point parameters only
+            p.data = moved.data
+            if p.grad is not None:
+                p.grad = p.grad.to(target)
+        return self
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def float(self) -> Module:
+        return self.to("float32")
+
+    def double(self) -> Module:
+        return self.to("float64")
+
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every module below this one, then on this one."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ---- state -----------------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict:
+        """Name -> Tensor for every parameter: detached Tensors sharing the data."""
+        return OrderedDict((name, p.detach()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values (Tensors or NumPy arrays) into the parameters, in place, keeping each
+        parameter's dtype and device. With ``strict``, missing keys, unexpected keys and
+        shape mismatches raise one RuntimeError that lists them all; without it, the keys
+        that match are loaded and the rest are returned as (missing_keys, unexpected_keys).
+        """
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = [f"size mismatch for {k}: copying a param with shape "
+                      f"{tuple(state_dict[k].shape)} from checkpoint, the shape in current "
+                      f"model is {own[k].shape}"
+                      for k in own if k in state_dict
+                      and tuple(state_dict[k].shape) != own[k].shape]
+        problems = list(mismatched)
+        if strict and unexpected:
+            problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(
+                f'"{k}"' for k in unexpected))
+        if strict and missing:
+            problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(
+                f'"{k}"' for k in missing))
+        if problems:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
+                               "\n\t" + "\n\t".join(problems))
+        with no_grad():
+            for name, p in own.items():
+                if name in state_dict:
+                    p.data[...] = _array_like(state_dict[name], p)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing --------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses, e.g. ``in_features=784, ...``."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + _indent(repr(module))
+                 for name, module in self._modules.items()]
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        body = "\n  ".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}(\n  {body}\n)"
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n  ")
+
+
+def _array_like(value: Any, p: Tensor) -> Any:
+    """``value`` (Tensor, backend array, NumPy array) as an array on p's device and dtype."""
+    backend = backend_of(p.data)
+    if isinstance(value, Tensor):
+        value = value.data
+    if not backend.owns(value):  # from another device, or host data: via the host
+        value = backend.asarray(backend_of(value).to_numpy(value)
+                                if _is_backend_array(value) else value)
+    return backend.astype(value, p.dtype)
+
+
+def _is_backend_array(value: Any) -> bool:
+    try:
+        backend_of(value)
+        return True
+    except TypeError:
+        return False
+
+
+__all__ = ["Module", "Parameter", "IncompatibleKeys"]
