@@ -15,6 +15,7 @@ from .functions import (abs, argmax, cat, clamp, clip, exp, flatten, log, matmul
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .tensor import Tensor
-from . import data, nn  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, ...)
+from .trace import trace_backward
+from . import data, nn, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, tn.viz.to_dot)
 
 __version__ = "0.1.0"
