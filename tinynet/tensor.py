@@ -373,10 +373,12 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = _axes(self, (start_dim, end_dim), None)
+        (start,), (end,) = _axes(self, start_dim, None), _axes(self, end_dim, None)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"for a tensor of shape {self.shape}")
         shape = self.shape
-        return self.reshape(shape[:start] + (-1,) + shape[end + 1:]) if start <= end \
-            else self
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
     def permute(self, *dims):
         dims = _axes(self, _shape_args(dims), None)
