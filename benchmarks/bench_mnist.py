@@ -1,0 +1,343 @@
+"""Train the same MNIST models with tinynet, hand-written NumPy and PyTorch, side by side.
+
+Every contender starts from the same initial weights and sees the same batches (epoch e
+visits the samples in the order ``default_rng([seed, e]).permutation(n)``, as tinynet's
+DataLoader does; images are gathered from uint8 and divided by 255 per batch). Contenders
+alternate epoch by epoch (A B C A B C ...) so that drift of a shared machine hits them all
+alike; the first ``--warmup`` rounds are not timed. Peak memory is measured in a separate
+process per contender, since peaks of several libraries in one process cannot be told apart.
+
+    python benchmarks/bench_mnist.py --markdown results.md --json results.json
+    python benchmarks/bench_mnist.py --smoke          # about 10 s, for CI
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy_reference as ref  # noqa: E402
+
+# name -> (layer sizes, batch size)
+CONFIGS = {
+    "mlp-b128": ([784, 512, 512, 10], 128),
+    "mlp-b512": ([784, 512, 512, 10], 512),
+    "logreg-b128": ([784, 10], 128),
+}
+CONTENDERS = ("tinynet", "numpy", "torch")
+LR, MOMENTUM = 0.1, 0.9
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of ``epoch``: the same formula as tinynet's DataLoader."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def numpy_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, order: np.ndarray):
+    """(x float32 in [0, 1], y int64) batches in ``order``, gathered from uint8 per batch."""
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        yield images[index].astype(np.float32) / 255, labels[index]
+
+
+class NumpyContender:
+    def __init__(self, sizes, weights, batch_size, images, labels, seed):
+        self.model = ref.MLP(weights)
+        self.opt = ref.SGD(self.model.params, lr=LR, momentum=MOMENTUM)
+        self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
+
+    def epoch(self, e: int) -> float:
+        order = epoch_order(len(self.data[1]), self.seed, e)
+        losses = [ref.train_step(self.model, self.opt, x, y)
+                  for x, y in numpy_batches(*self.data, self.batch_size, order)]
+        return float(np.mean(losses))
+
+
+class TinynetContender:
+    def __init__(self, sizes, weights, batch_size, images, labels, seed):
+        import tinynet as tn
+        import tinynet.nn
+        import tinynet.optim
+        self.F = tinynet.nn.functional
+        self.model = tinynet.nn.Sequential(*_layers(tinynet.nn, sizes))
+        self.model.load_state_dict(weights)
+        self.opt = tinynet.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        self.loader = tn.data.DataLoader((images, labels), batch_size=batch_size,
+                                         shuffle=True, seed=seed, flatten=True)
+
+    def epoch(self, e: int) -> float:
+        self.loader.set_epoch(e)
+        total, count = 0.0, 0
+        for x, y in self.loader:
+            self.opt.zero_grad()
+            loss = self.F.cross_entropy(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            total, count = total + loss.item(), count + 1
+        return total / count
+
+
+class TorchContender:
+    def __init__(self, sizes, weights, batch_size, images, labels, seed):
+        import torch
+        self.torch = torch
+        self.model = torch.nn.Sequential(*_layers(torch.nn, sizes))
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
+
+    def epoch(self, e: int) -> float:
+        F, from_numpy = self.torch.nn.functional, self.torch.from_numpy
+        order = epoch_order(len(self.data[1]), self.seed, e)
+        total, count = 0.0, 0
+        for x, y in numpy_batches(*self.data, self.batch_size, order):
+            self.opt.zero_grad()
+            loss = F.cross_entropy(self.model(from_numpy(x)), from_numpy(y))
+            loss.backward()
+            self.opt.step()
+            total, count = total + loss.item(), count + 1
+        return total / count
+
+
+def _layers(nn, sizes: list[int]) -> list:
+    """Linear, ReLU, Linear, ..., Linear: the parameter names match ``ref.init_weights``."""
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return layers[:-1]
+
+
+def available(name: str) -> str | None:
+    """None if contender ``name`` can run here, else the reason it cannot."""
+    modules = {"tinynet": ["tinynet.nn", "tinynet.optim"], "numpy": [], "torch": ["torch"]}
+    for module in modules[name]:
+        try:
+            __import__(module)
+        except ImportError as exc:
+            return f"{module} is not importable ({exc})"
+    return None
+
+
+CLASSES = {"tinynet": TinynetContender, "numpy": NumpyContender, "torch": TorchContender}
+
+
+def load_mnist(data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The 60,000 training images as uint8 rows (N, 784) and their int64 labels."""
+    from tinynet.data import MNIST
+    train = MNIST(root=data_dir or None, train=True, download=False)
+    return train.data.reshape(len(train.data), -1), train.targets
+
+
+def set_threads(n: int) -> list[str]:
+    """Limit NumPy's BLAS (threadpoolctl) and PyTorch to ``n`` threads; lines to print."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    lines = []
+    if "torch" in sys.modules:  # imported first, so its OpenMP runtime is limited too
+        torch = sys.modules["torch"]
+        torch.set_num_threads(n)
+        parallel = torch.__config__.parallel_info().splitlines()
+        backend = [s.strip() for s in parallel if "parallel backend" in s]
+        lines.append(f"torch {torch.__version__}: {torch.get_num_threads()} threads, "
+                     + ", ".join(backend))
+    threadpool_limits(n)
+    for lib in threadpool_info():
+        lines.append(f"{lib['user_api']}: {lib['internal_api']} {lib.get('version')} "
+                     f"{lib['num_threads']} threads ({lib['prefix']})")
+    return lines
+
+
+def peak_memory(args: argparse.Namespace) -> None:
+    """``--peak-memory NAME``: train NAME for one epoch of each selected config and print
+    the process's resident memory (MB) before training and at its peak, as JSON."""
+    name = args.peak_memory
+    if name == "torch":
+        import torch  # noqa: F401  (before set_threads, so its threads are limited too)
+    set_threads(args.threads)
+    images, labels = load_mnist(args.data_dir)
+    result = {}
+    for config in args.config:
+        sizes, batch_size = CONFIGS[config]
+        n = min(len(labels), args.examples or len(labels))
+        contender = CLASSES[name](sizes, ref.init_weights(sizes, args.seed), batch_size,
+                                  images[:n], labels[:n], args.seed)
+        before = _rss_mb("VmRSS")
+        contender.epoch(0)
+        result[config] = {"rss_before_training_mb": before, "peak_rss_mb": _rss_mb("VmHWM")}
+    print(json.dumps(result))
+
+
+def _rss_mb(field: str) -> float:
+    """This process's resident memory in MB: "VmRSS" now, "VmHWM" at its peak.
+
+    Linux's ru_maxrss is not used: a child started by fork + exec inherits the parent's
+    peak in it, so every child would report at least the benchmark process's own peak.
+    VmHWM belongs to the address space that exec creates, so it starts afresh.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def measure_peaks(args, name: str, configs: list[list[str]]) -> dict:
+    """Run ``--peak-memory name`` in fresh processes, one per group of configs."""
+    peaks = {}
+    for group in configs:
+        cmd = [sys.executable, os.path.abspath(__file__), "--peak-memory", name,
+               "--threads", str(args.threads), "--seed", str(args.seed),
+               "--examples", str(args.examples), "--config", *group]
+        if args.data_dir:
+            cmd += ["--data-dir", args.data_dir]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        peaks.update(json.loads(out.strip().splitlines()[-1]))
+    return peaks
+
+
+def run_config(config: str, names: list[str], images, labels, args) -> dict:
+    """Alternate the contenders epoch by epoch; times, examples/s and final losses."""
+    sizes, batch_size = CONFIGS[config]
+    n = min(len(labels), args.examples or len(labels))
+    weights = ref.init_weights(sizes, args.seed)
+    contenders = {name: CLASSES[name](sizes, weights, batch_size, images[:n], labels[:n],
+                                      args.seed) for name in names}
+    times = {name: [] for name in names}
+    losses = {}
+    for r in range(args.warmup + args.epochs):
+        for name, contender in contenders.items():
+            start = time.perf_counter()
+            losses[name] = contender.epoch(r)
+            elapsed = time.perf_counter() - start
+            if r >= args.warmup:
+                times[name].append(elapsed)
+        print(f"  {config} round {r}{' (warm-up)' if r < args.warmup else ''}: "
+              + ", ".join(f"{k} {losses[k]:.4f}" for k in names), flush=True)
+    result = {"layers": sizes, "batch_size": batch_size, "examples_per_epoch": n,
+              "contenders": {}}
+    for name in names:
+        median = statistics.median(times[name])
+        result["contenders"][name] = {"epoch_seconds": times[name], "median_s": median,
+                                      "examples_per_s": n / median, "final_loss": losses[name]}
+    return result
+
+
+def check_losses(result: dict, rtol: float) -> None:
+    """Record whether the contenders' final losses agree within ``rtol`` of each other."""
+    losses = {k: v["final_loss"] for k, v in result["contenders"].items() if "final_loss" in v}
+    spread = (max(losses.values()) - min(losses.values())) / min(losses.values())
+    result["loss_agreement"] = {"relative_spread": spread, "rtol": rtol, "ok": spread <= rtol}
+
+
+def add_ratios(result: dict) -> None:
+    """tinynet's median time over each other contender's: below 1 means tinynet is faster."""
+    c = result["contenders"]
+    if "median_s" in c.get("tinynet", {}):
+        result["ratios"] = {f"tinynet/{k}": c["tinynet"]["median_s"] / v["median_s"]
+                            for k, v in c.items() if k != "tinynet" and "median_s" in v}
+
+
+def markdown(results: dict) -> str:
+    lines = ["| config | contender | s/epoch (median) | examples/s | final loss | peak RSS MB "
+             "| tinynet/NumPy | tinynet/PyTorch |", "|" + " --- |" * 8]
+    for config, result in results["configs"].items():
+        ratios = result.get("ratios", {})
+        for name, c in result["contenders"].items():
+            if "skipped" in c:
+                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 5)
+                continue
+            r = [f"{ratios[k]:.2f}" if name == "tinynet" and k in ratios else ""
+                 for k in ("tinynet/numpy", "tinynet/torch")]
+            peak = f"{c['peak_rss_mb']:.0f}" if "peak_rss_mb" in c else ""
+            lines.append(f"| {config} | {name} | {c['median_s']:.3f} | {c['examples_per_s']:,.0f} "
+                         f"| {c['final_loss']:.4f} | {peak} | {r[0]} | {r[1]} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--config", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    p.add_argument("--epochs", type=int, default=3, help="timed rounds (default 3)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
+    p.add_argument("--examples", type=int, default=0, help="examples per epoch (0: all)")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None, help="default $TINYNET_DATA_DIR")
+    p.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
+    p.add_argument("--loss-rtol", type=float, default=None,
+                   help="allowed relative spread of final losses (default 1e-3, 5e-2 full)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    p.add_argument("--json", help="write the results here")
+    p.add_argument("--markdown", help="write the Markdown table here")
+    p.add_argument("--smoke", action="store_true",
+                   help="2560 examples per epoch (20 batches of 128), 1 warm-up and "
+                   "1 timed round (CI)")
+    p.add_argument("--peak-memory", choices=CONTENDERS, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.examples, args.epochs, args.warmup = 2560, 1, 1
+    if args.loss_rtol is None:
+        # Float32 rounding differs between libraries and grows over full epochs.
+        args.loss_rtol = 1e-3 if args.examples and args.examples <= 10000 else 5e-2
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.peak_memory:
+        peak_memory(args)
+        return 0
+    skipped = {name: available(name) for name in args.contenders}
+    names = [name for name in args.contenders if skipped[name] is None]
+    info = set_threads(args.threads)
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} CPUs; "
+          f"threads set to {args.threads}")
+    print("\n".join("  " + line for line in info))
+    images, labels = load_mnist(args.data_dir)
+    results = {"settings": {k: v for k, v in vars(args).items() if k != "peak_memory"},
+               "threads_info": info, "configs": {}}
+    for config in args.config:
+        result = run_config(config, names, images, labels, args)
+        check_losses(result, args.loss_rtol)
+        add_ratios(result)
+        for name, reason in skipped.items():
+            if reason is not None:
+                result["contenders"][name] = {"skipped": reason}
+        results["configs"][config] = result
+    if not args.no_memory:
+        # Smoke runs share one process per contender over all configs (then each
+        # config shows that process's peak); full runs use one process per config.
+        groups = [args.config] if args.smoke else [[c] for c in args.config]
+        for name in names:
+            for config, peak in measure_peaks(args, name, groups).items():
+                results["configs"][config]["contenders"][name].update(peak)
+    table = markdown(results)
+    print("\n" + table + "\n")
+    ok = True
+    for config, result in results["configs"].items():
+        agree = result["loss_agreement"]
+        ok &= agree["ok"]
+        print(f"{config}: final losses {'agree' if agree['ok'] else 'DISAGREE'} "
+              f"(relative spread {agree['relative_spread']:.2e}, tolerance {agree['rtol']:.0e})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

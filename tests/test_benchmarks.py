@@ -1,0 +1,144 @@
+"""The benchmarks run end to end (smoke size, no timing assertions) and the hand-written
+NumPy reference they compare against computes the same gradients as tinynet's autograd."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+import tinynet.nn.functional as F
+from tinynet.data.datasets import default_root
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+sys.path.insert(0, BENCH)
+import bench_mnist  # noqa: E402
+import numpy_reference as ref  # noqa: E402
+
+
+def _mnist_missing() -> str | None:
+    folder = os.path.join(default_root(), "mnist")
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        if not any(os.path.isfile(os.path.join(folder, name + ext)) for ext in ("", ".gz")):
+            return f"MNIST training files not found in {folder} (set TINYNET_DATA_DIR)"
+    return None
+
+
+def _run(script: str, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, script), *args],
+                          capture_output=True, text=True, timeout=600, env=os.environ.copy())
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
+def test_bench_mnist_smoke_reports_every_config_and_contender(tmp_path):
+    out = tmp_path / "mnist.json"
+    md = tmp_path / "mnist.md"
+    _run("bench_mnist.py", "--smoke", "--json", str(out), "--markdown", str(md))
+    results = json.loads(out.read_text())
+    torch_missing = bench_mnist.available("torch")
+    assert set(results["configs"]) == set(bench_mnist.CONFIGS)
+    for config, result in results["configs"].items():
+        contenders = result["contenders"]
+        assert set(contenders) == set(bench_mnist.CONTENDERS), config
+        running = [n for n in bench_mnist.CONTENDERS if n != "torch" or not torch_missing]
+        for name in running:
+            c = contenders[name]
+            for key in ("median_s", "examples_per_s", "final_loss", "peak_rss_mb"):
+                assert c[key] > 0, (config, name, key, c)
+        losses = [contenders[name]["final_loss"] for name in running]
+        # Same initial weights, same batches: the losses differ only by float32 rounding.
+        np.testing.assert_allclose(losses, losses[0], rtol=1e-3, err_msg=config)
+        assert result["loss_agreement"]["ok"]
+        assert result["ratios"]["tinynet/numpy"] > 0
+    assert "| mlp-b128 | tinynet |" in md.read_text()
+
+
+def test_bench_ops_smoke_reports_microseconds_per_op(tmp_path):
+    out = tmp_path / "ops.json"
+    _run("bench_ops.py", "--smoke", "--json", str(out))
+    results = json.loads(out.read_text())
+    assert results["ops"] == 101
+    for name in ("tinynet forward+backward", "numpy forward", "numpy forward+backward (by hand)"):
+        assert results["us_per_op"][name] > 0, name
+
+
+def _tiny_problem(dtype):
+    rng = np.random.default_rng(1)
+    weights = ref.init_weights([6, 5, 4, 3], seed=2, dtype=dtype)
+    x = rng.standard_normal((7, 6)).astype(dtype)
+    y = rng.integers(0, 3, 7).astype(np.int64)
+    return weights, x, y
+
+
+def test_numpy_reference_gradients_match_tinynet_autograd(backend):
+    weights, x, y = _tiny_problem(np.float64)
+    model = ref.MLP(weights)
+    loss, grad_logits = ref.softmax_cross_entropy(model.forward(x), y)
+    model.backward(grad_logits)
+
+    params = {k: tn.tensor(v, requires_grad=True) for k, v in weights.items()}
+    h = tn.tensor(x)
+    for i in (0, 2, 4):
+        h = h @ params[f"{i}.weight"].T + params[f"{i}.bias"]
+        if i < 4:
+            h = h.relu()
+    expected = F.cross_entropy(h, tn.tensor(y))
+    expected.backward()
+
+    assert loss == pytest.approx(expected.item(), rel=1e-12)
+    for name, p in params.items():
+        np.testing.assert_allclose(model.grads[name], p.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
+def test_numpy_reference_gradient_matches_finite_differences():
+    weights, x, y = _tiny_problem(np.float64)
+    model = ref.MLP(weights)
+    model.backward(ref.softmax_cross_entropy(model.forward(x), y)[1])
+    eps = 1e-6
+    for name in ("0.weight", "2.bias", "4.weight"):
+        p = model.params[name].reshape(-1)  # a view: nudging it nudges the model
+        for j in (0, p.size // 2, p.size - 1):
+            p[j] += eps
+            up = ref.softmax_cross_entropy(model.forward(x), y)[0]
+            p[j] -= 2 * eps
+            down = ref.softmax_cross_entropy(model.forward(x), y)[0]
+            p[j] += eps
+            assert model.grads[name].reshape(-1)[j] == pytest.approx(
+                (up - down) / (2 * eps), rel=1e-5, abs=1e-9), (name, j)
+
+
+def test_numpy_reference_sgd_follows_pytorch_momentum_rule():
+    torch = pytest.importorskip("torch")
+    p = np.array([1.0, -2.0, 3.0], dtype=np.float32)
+    opt = ref.SGD({"p": p}, lr=0.1, momentum=0.9)
+    tp = torch.tensor(p.copy(), requires_grad=True)
+    topt = torch.optim.SGD([tp], lr=0.1, momentum=0.9)
+    for step in range(3):
+        g = np.array([0.5, -1.0, 2.0], dtype=np.float32) * (step + 1)
+        opt.step({"p": g})
+        tp.grad = torch.from_numpy(g.copy())
+        topt.step()
+        np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-6)
+
+
+def test_reference_batches_are_tinynets_dataloader_batches():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (50, 784), dtype=np.uint8)
+    labels = rng.integers(0, 10, 50).astype(np.int64)
+    loader = tn.data.DataLoader((images, labels), batch_size=16, shuffle=True, seed=3,
+                                flatten=True)
+    for epoch in range(2):
+        loader.set_epoch(epoch)
+        order = bench_mnist.epoch_order(50, seed=3, epoch=epoch)
+        ours = list(bench_mnist.numpy_batches(images, labels, 16, order))
+        theirs = list(loader)
+        assert len(ours) == len(theirs) == 4
+        for (x, y), (tx, ty) in zip(ours, theirs):
+            assert x.dtype == np.float32 and y.dtype == np.int64
+            np.testing.assert_array_equal(x, tx.numpy())
+            np.testing.assert_array_equal(y, ty.numpy())
