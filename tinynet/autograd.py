@@ -14,6 +14,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+from .backend import backend_of
+
+Tensor: Any = None  # tinynet.tensor.Tensor, set by tensor.py (which imports this module)
 _grad_enabled = [True]
 _backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
 
@@ -64,18 +67,15 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run forward on the inputs' arrays; record the node when a gradient is needed."""
-        from .tensor import Tensor
-
         kind = type(inputs[0].data)
         for t in inputs[1:]:
             if type(t.data) is not kind:
                 _check_same_device(inputs)
         node = cls()
-        needs = tuple(t.requires_grad for t in inputs)
+        needs = tuple([t._requires_grad for t in inputs])
         node.needs_input_grad = needs
-        out = node.forward(*[t.data for t in inputs], **kwargs)
-        result = Tensor(out)
-        if _grad_enabled[0] and any(needs):
+        result = Tensor._wrap(node.forward(*[t.data for t in inputs], **kwargs))
+        if _grad_enabled[0] and True in needs:
             node.inputs = inputs
             result._requires_grad = True
             result._node = node
@@ -107,7 +107,6 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
 
 
 def _xp(a: Any) -> Any:
-    from .backend import backend_of
     return backend_of(a).xp
 
 
@@ -121,14 +120,11 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     3. Unless ``retain_graph``, drop every node's saved arrays as soon as it has run, so
        activations are freed during the pass and the graph cannot be used twice.
     """
-    from .backend import backend_of
-    from .tensor import Tensor
-
     order = _topological_order(root)
-    grads: dict[int, Any] = {id(root): gy}
+    grads: dict[Any, Any] = {root: gy}  # tensor -> dL/dtensor so far (keys hash by identity)
     for t in order:
         node = t._node
-        g = grads.pop(id(t), None)
+        g = grads.pop(t, None)
         if g is None:  # this output did not influence the loss
             continue
         if node.inputs is None:
@@ -141,14 +137,15 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
             for hook in _backward_hooks:
                 hook(node, t, g, input_grads)
         for x, gx in zip(node.inputs, input_grads):
-            if gx is None or not x.requires_grad:
+            if gx is None or not x._requires_grad:
                 continue
-            if gx.shape != x.shape:
-                gx = unbroadcast(gx, x.shape)
-            if gx.shape != x.shape or gx.dtype != x.data.dtype:
+            shape = x.data.shape
+            if gx.shape != shape:
+                gx = unbroadcast(gx, shape)
+            if gx.shape != shape or gx.dtype != x.data.dtype:
                 raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} and dtype {gx.dtype} for an input of "
-                                   f"shape {tuple(x.shape)} and dtype {x.data.dtype}")
+                                   f"shape {tuple(shape)} and dtype {x.data.dtype}")
             if x._node is None:  # a leaf: accumulate into .grad
                 if x.grad is None:
                     # gx may be the very array handed to another input (Add returns gy
@@ -157,20 +154,29 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                     x.grad = Tensor(gx if owned else xp_copy(gx))
                 else:
                     x.grad.data += gx
-            elif id(x) in grads:
-                grads[id(x)] = grads[id(x)] + gx
+            elif x in grads:
+                grads[x] = grads[x] + gx
             else:
-                grads[id(x)] = gx
+                grads[x] = gx
         if not retain_graph:
             node.inputs = None
             _free_saved(node)
 
 
 def _free_saved(node: Function) -> None:
-    for cls in type(node).__mro__:
-        for slot in getattr(cls, "__slots__", ()):
-            if slot not in ("inputs", "needs_input_grad") and hasattr(node, slot):
-                delattr(node, slot)
+    for slot in _saved_slots(type(node)):
+        setattr(node, slot, None)
+
+
+_slots_of: dict[type, tuple] = {}
+
+
+def _saved_slots(cls: type) -> tuple:
+    """The slots in which a Function subclass saves arrays for backward (cached)."""
+    if cls not in _slots_of:
+        _slots_of[cls] = tuple(slot for c in cls.__mro__ for slot in getattr(c, "__slots__", ())
+                               if slot not in Function.__slots__)
+    return _slots_of[cls]
 
 
 def _topological_order(root: Any) -> list:
@@ -186,9 +192,9 @@ def _topological_order(root: Any) -> list:
         if inputs_done:
             order.append(t)
             continue
-        if id(t) in expanded:
+        if t in expanded:  # Tensors hash by identity
             continue
-        expanded.add(id(t))
+        expanded.add(t)
         inputs = t._node.inputs
         if inputs is None:
             raise RuntimeError(
@@ -197,7 +203,7 @@ def _topological_order(root: Any) -> list:
                 "backward(retain_graph=True) the first time if you need to")
         stack.append((t, True))
         for x in inputs:
-            if x._node is not None and id(x) not in expanded:
+            if x._node is not None and x not in expanded:
                 stack.append((x, False))
     order.reverse()
     return order

@@ -307,7 +307,8 @@ def get_backend() -> Backend:
 def backend_of(a: Any) -> Backend:
     """The backend that owns array ``a``."""
     if isinstance(a, (np.ndarray, np.generic)):
-        return backend_for_device("cpu")
+        cpu = _backends.get("cpu")  # the common case, without parsing a device string
+        return cpu if cpu is not None else backend_for_device("cpu")
     for backend in _backends.values():
         if backend.owns(a):
             return backend

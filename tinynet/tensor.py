@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from . import autograd
 from .autograd import Function, run_backward
 from .backend import backend_for_device, backend_of, get_backend, host_dtype
 
@@ -48,6 +49,15 @@ class Tensor:
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
+
+    @classmethod
+    def _wrap(cls, data: Any) -> "Tensor":
+        """A Tensor around an array an op has just made: no checks, for the hot path."""
+        if isinstance(data, np.generic):  # NumPy reductions return scalars, not 0-d arrays
+            data = np.asarray(data)
+        t = object.__new__(cls)
+        t.data, t.grad, t._node, t.name, t._requires_grad = data, None, None, None, False
+        return t
 
     # ---- attributes ------------------------------------------------------------------
     @property
@@ -534,3 +544,6 @@ def _normalise_index(t: Tensor, index):
     if not advanced and Ellipsis not in out and consumed < t.ndim:
         out.append(Ellipsis)  # t[i, j] on a 3-d tensor means t[i, j, ...] (explicit for xp)
     return (tuple(out) if len(out) > 1 or isinstance(index, tuple) else out[0]), advanced
+
+
+autograd.Tensor = Tensor  # the engine makes Tensors; it cannot import this module
