@@ -3,8 +3,8 @@
 Every contender starts from the same initial weights and sees the same batches (epoch e
 visits the samples in the order ``default_rng([seed, e]).permutation(n)``, as tinynet's
 DataLoader does; images are gathered from uint8 and divided by 255 per batch). Contenders
-alternate epoch by epoch (A B C A B C ...) so that drift of a shared machine hits them all
-alike; the first ``--warmup`` rounds are not timed. Peak memory is measured in a separate
+alternate epoch by epoch (A B C, B C A, C A B, ...) so that drift of a shared machine hits
+them all alike; the first ``--warmup`` rounds are not timed. Peak memory is measured in a separate
 process per contender, since peaks of several libraries in one process cannot be told apart.
 
     python benchmarks/bench_mnist.py --markdown results.md --json results.json
@@ -216,7 +216,12 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
     times = {name: [] for name in names}
     losses = {}
     for r in range(args.warmup + args.epochs):
-        for name, contender in contenders.items():
+        # Rotate who goes first each round, so no contender always runs right after the
+        # same other one (whose worker threads may still be spinning down), and pause
+        # briefly between contenders, untimed, to let them.
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            contender = contenders[name]
+            time.sleep(0.2)
             start = time.perf_counter()
             losses[name] = contender.epoch(r)
             elapsed = time.perf_counter() - start
