@@ -355,3 +355,29 @@ def test_scheduler_errors():
         lr_scheduler.SequentialLR(opt, [lr_scheduler.StepLR(other, 2)], milestones=[])
     with pytest.raises(KeyError, match="initial_lr"):
         lr_scheduler.StepLR(optim.SGD([_param([1.0])], lr=1.0), 2, last_epoch=3)
+
+
+@pytest.mark.parametrize("name,options", [
+    ("sgd", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+    ("sgd", dict(lr=0.1, momentum=0.9, dampening=0.2)),
+    ("adam", dict(lr=1e-2, weight_decay=1e-2, amsgrad=True)),
+    ("adamw", dict(lr=1e-2)),
+])
+def test_large_parameters_update_exactly_as_small_ones(name, options):
+    """The NumPy backend runs updates piece by piece on large arrays (Backend.foreach):
+    every element must come out bit for bit as if the array had been updated whole."""
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((300, 700)).astype(np.float32)  # 210,000 > 2 pieces
+    grads = [rng.standard_normal((300, 700)).astype(np.float32) for _ in range(3)]
+    make = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}[name]
+    big = tn.tensor(values, requires_grad=True)
+    rows = [tn.tensor(values[i:i + 1], requires_grad=True) for i in range(300)]  # small
+    opt_big, opt_rows = make([big], **options), make(rows, **options)
+    for g in grads:
+        big.grad = tn.tensor(g)
+        for i, row in enumerate(rows):
+            row.grad = tn.tensor(g[i:i + 1])
+        opt_big.step()
+        opt_rows.step()
+    assert big.dtype == tn.float32
+    np.testing.assert_array_equal(big.numpy(), np.concatenate([r.numpy() for r in rows]))

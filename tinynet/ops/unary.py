@@ -77,16 +77,15 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    __slots__ = ("mask",)  # 1.0 where x > 0, else 0.0: all backward needs
+    __slots__ = ("y",)  # the output: y > 0 exactly where x > 0, all backward needs
 
     def forward(self, x):
-        xp = _xp(x)
-        # A float mask and a product: much faster than xp.where on NumPy, and portable.
-        self.mask = xp.astype(x > 0, x.dtype)
-        return xp.maximum(x, 0.0)
+        self.y = _xp(x).maximum(x, 0.0)
+        return self.y
 
     def backward(self, gy):
-        return (gy * self.mask,)  # relu'(0) = 0, as in PyTorch
+        # A float mask and a product: much faster than xp.where on NumPy, and portable.
+        return (gy * _xp(gy).astype(self.y > 0, gy.dtype),)  # relu'(0) = 0, as in PyTorch
 
 
 class Clip(Function):

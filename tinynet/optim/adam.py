@@ -63,11 +63,7 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: invalid weight_decay={group['weight_decay']}, "
                              "it must be >= 0")
 
-    def _update(self, p: Tensor, group: dict) -> None:
-        # Hyperparameters as Python floats: array * float keeps the array's dtype (float32).
-        lr, eps = float(group["lr"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        beta1, beta2 = (float(beta) for beta in group["betas"])
+    def _update(self, p: Tensor, group: dict) -> tuple:
         xp = backend_of(p.data).xp
         state = self.state[p]
         if not state:
@@ -77,34 +73,44 @@ class Adam(Optimizer):
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p.data))
         state["step"] += 1
-        t = state["step"]
+        arrays = [p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data]
+        if group["amsgrad"]:
+            arrays.append(state["max_exp_avg_sq"].data)
+        return _adam_step(xp, group, state["step"], self.decoupled_weight_decay), arrays
 
-        g = p.grad.data  # never written to: the user's .grad stays as backward left it
-        if group["maximize"]:
+
+def _adam_step(xp, group: dict, t: int, decoupled: bool):
+    """The elementwise update of step ``t`` with the hyperparameters of ``group``."""
+    # Hyperparameters as Python floats: array * float keeps the array's dtype (float32).
+    lr, eps = float(group["lr"]), float(group["eps"])
+    weight_decay, maximize = float(group["weight_decay"]), group["maximize"]
+    beta1, beta2 = (float(beta) for beta in group["betas"])
+
+    def kernel(p, g, m, v, v_max=None):
+        # g is never written to: the user's .grad stays as backward left it
+        if maximize:
             g = -g
         if weight_decay != 0:
-            if self.decoupled_weight_decay:
-                p.data *= 1.0 - lr * weight_decay
+            if decoupled:
+                p *= 1.0 - lr * weight_decay
             else:
-                g = g + weight_decay * p.data
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+                g = g + weight_decay * p
         m *= beta1
         m += (1.0 - beta1) * g
         v *= beta2
         square = g * g
         square *= 1.0 - beta2
         v += square
-        if group["amsgrad"]:
-            v_max = state["max_exp_avg_sq"].data
+        if v_max is not None:
             v_max[...] = xp.maximum(v_max, v)  # in place, so the state keeps its array
             v = v_max
-
         denom = xp.sqrt(v)
         denom /= math.sqrt(1.0 - beta2 ** t)
         denom += eps
         step = m / denom
         step *= lr / (1.0 - beta1 ** t)
-        p.data -= step
+        p -= step
+    return kernel
 
 
 class AdamW(Adam):

@@ -5,8 +5,10 @@ An optimizer holds ``param_groups``, a list of dicts laid out as in PyTorch::
     [{"params": [w, b], "lr": 0.1, "momentum": 0.9, ...}, {"params": [...], "lr": 0.01, ...}]
 
 and ``state``, a dict from parameter to that parameter's own dict (a momentum buffer, Adam's
-moments and step count). Subclasses write ``_update(param, group)``: one in-place update of
-``param.data`` from ``param.grad.data`` on raw backend arrays.
+moments and step count). Subclasses write ``_update(param, group)``, which returns the
+elementwise kernel that updates ``param.data`` in place from ``param.grad.data``, with the
+arrays it works on; ``step`` hands them all to the backend (``Backend.foreach``), which on
+the CPU runs each kernel on cache-sized pieces.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from itertools import chain
 from typing import Any, Callable, Iterable
 
 from ..autograd import enable_grad
+from ..backend import backend_of
 from ..creation import tensor
 from ..tensor import Tensor
 
@@ -108,13 +111,19 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        jobs: dict[Any, list] = {}  # backend -> its (kernel, arrays) jobs
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self._update(p, group)
+                    jobs.setdefault(backend_of(p.data), []).append(self._update(p, group))
+        for backend, backend_jobs in jobs.items():
+            backend.foreach(backend_jobs)
         return loss
 
-    def _update(self, param: Tensor, group: dict) -> None:
+    def _update(self, param: Tensor, group: dict) -> tuple:
+        """Prepare one parameter's update: create its state if needed and return the job
+        ``(kernel, arrays)``, where ``kernel(*arrays)`` updates ``param.data`` in place.
+        The kernel must be elementwise: the backend may run it on pieces of the arrays."""
         raise NotImplementedError
 
     # ---- checkpoints ---------------------------------------------------------------------

@@ -58,24 +58,44 @@ class SGD(Optimizer):
                              f"got momentum={group['momentum']}, "
                              f"dampening={group['dampening']}")
 
-    def _update(self, p: Tensor, group: dict) -> None:
+    def _update(self, p: Tensor, group: dict) -> tuple:
         # Hyperparameters as Python floats: array * float keeps the array's dtype (float32).
         lr, momentum = float(group["lr"]), float(group["momentum"])
         dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
-        g = p.grad.data  # never written to: the user's .grad stays as backward left it
-        if group["maximize"]:
+        maximize, nesterov = group["maximize"], group["nesterov"]
+        if momentum == 0:
+            return _plain_step(lr, weight_decay, maximize), (p.data, p.grad.data)
+        state = self.state[p]
+        first = "momentum_buffer" not in state
+        if first:
+            state["momentum_buffer"] = Tensor(backend_of(p.data).xp.empty_like(p.data))
+        kernel = _momentum_step(lr, momentum, dampening, weight_decay, maximize, nesterov,
+                                first)
+        return kernel, (p.data, p.grad.data, state["momentum_buffer"].data)
+
+
+def _plain_step(lr: float, weight_decay: float, maximize: bool):
+    def kernel(p, g):
+        # g is never written to: the user's .grad stays as backward left it
+        if maximize:
             g = -g
         if weight_decay != 0:
-            g = g + weight_decay * p.data
-        if momentum != 0:
-            state = self.state[p]
-            buffer = state.get("momentum_buffer")
-            if buffer is None:
-                buf = backend_of(g).xp.asarray(g, copy=True)
-                state["momentum_buffer"] = Tensor(buf)
-            else:
-                buf = buffer.data
-                buf *= momentum
-                buf += g if dampening == 0 else (1.0 - dampening) * g
-            g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= lr * g
+            g = g + weight_decay * p
+        p -= lr * g
+    return kernel
+
+
+def _momentum_step(lr: float, momentum: float, dampening: float, weight_decay: float,
+                   maximize: bool, nesterov: bool, first: bool):
+    def kernel(p, g, buf):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        if first:
+            buf[...] = g  # the buffer starts as the gradient itself, undamped
+        else:
+            buf *= momentum
+            buf += g if dampening == 0 else (1.0 - dampening) * g
+        p -= lr * (g + momentum * buf if nesterov else buf)
+    return kernel
