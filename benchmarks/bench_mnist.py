@@ -26,110 +26,17 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_reference as ref  # noqa: E402
+from contenders import CLASSES, CONTENDERS, available, epoch_order, numpy_batches  # noqa: E402,F401
 
 # name -> (layer sizes, batch size)
 CONFIGS = {
     "mlp-b128": ([784, 512, 512, 10], 128),
     "mlp-b512": ([784, 512, 512, 10], 512),
     "logreg-b128": ([784, 10], 128),
+    "mlp-b4096": ([784, 512, 512, 10], 4096),  # for GPUs (--device cuda)
 }
-CONTENDERS = ("tinynet", "numpy", "torch")
-LR, MOMENTUM = 0.1, 0.9
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The sample order of ``epoch``: the same formula as tinynet's DataLoader."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
-def numpy_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, order: np.ndarray):
-    """(x float32 in [0, 1], y int64) batches in ``order``, gathered from uint8 per batch."""
-    for start in range(0, len(order), batch_size):
-        index = order[start:start + batch_size]
-        yield images[index].astype(np.float32) / 255, labels[index]
-
-
-class NumpyContender:
-    def __init__(self, sizes, weights, batch_size, images, labels, seed):
-        self.model = ref.MLP(weights)
-        self.opt = ref.SGD(self.model.params, lr=LR, momentum=MOMENTUM)
-        self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
-
-    def epoch(self, e: int) -> float:
-        order = epoch_order(len(self.data[1]), self.seed, e)
-        losses = [ref.train_step(self.model, self.opt, x, y)
-                  for x, y in numpy_batches(*self.data, self.batch_size, order)]
-        return float(np.mean(losses))
-
-
-class TinynetContender:
-    def __init__(self, sizes, weights, batch_size, images, labels, seed):
-        import tinynet as tn
-        import tinynet.nn
-        import tinynet.optim
-        self.F = tinynet.nn.functional
-        self.model = tinynet.nn.Sequential(*_layers(tinynet.nn, sizes))
-        self.model.load_state_dict(weights)
-        self.opt = tinynet.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
-        self.loader = tn.data.DataLoader((images, labels), batch_size=batch_size,
-                                         shuffle=True, seed=seed, flatten=True)
-
-    def epoch(self, e: int) -> float:
-        self.loader.set_epoch(e)
-        total, count = 0.0, 0
-        for x, y in self.loader:
-            self.opt.zero_grad()
-            loss = self.F.cross_entropy(self.model(x), y)
-            loss.backward()
-            self.opt.step()
-            total, count = total + loss.item(), count + 1
-        return total / count
-
-
-class TorchContender:
-    def __init__(self, sizes, weights, batch_size, images, labels, seed):
-        import torch
-        self.torch = torch
-        self.model = torch.nn.Sequential(*_layers(torch.nn, sizes))
-        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
-        self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
-
-    def epoch(self, e: int) -> float:
-        F, from_numpy = self.torch.nn.functional, self.torch.from_numpy
-        order = epoch_order(len(self.data[1]), self.seed, e)
-        total, count = 0.0, 0
-        for x, y in numpy_batches(*self.data, self.batch_size, order):
-            self.opt.zero_grad()
-            loss = F.cross_entropy(self.model(from_numpy(x)), from_numpy(y))
-            loss.backward()
-            self.opt.step()
-            total, count = total + loss.item(), count + 1
-        return total / count
-
-
-def _layers(nn, sizes: list[int]) -> list:
-    """Linear, ReLU, Linear, ..., Linear: the parameter names match ``ref.init_weights``."""
-    layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    return layers[:-1]
-
-
-def available(name: str) -> str | None:
-    """None if contender ``name`` can run here, else the reason it cannot."""
-    modules = {"tinynet": ["tinynet.nn", "tinynet.optim"], "numpy": [], "torch": ["torch"]}
-    for module in modules[name]:
-        try:
-            __import__(module)
-        except ImportError as exc:
-            return f"{module} is not importable ({exc})"
-    return None
-
-
-CLASSES = {"tinynet": TinynetContender, "numpy": NumpyContender, "torch": TorchContender}
-
-
+CPU_CONFIGS = ["mlp-b128", "mlp-b512", "logreg-b128"]
+GPU_CONFIGS = ["mlp-b128", "mlp-b4096"]
 def load_mnist(data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The 60,000 training images as uint8 rows (N, 784) and their int64 labels."""
     from tinynet.data import MNIST
@@ -212,7 +119,7 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
     n = min(len(labels), args.examples or len(labels))
     weights = ref.init_weights(sizes, args.seed)
     contenders = {name: CLASSES[name](sizes, weights, batch_size, images[:n], labels[:n],
-                                      args.seed) for name in names}
+                                      args.seed, args.device) for name in names}
     times = {name: [] for name in names}
     losses = {}
     for r in range(args.warmup + args.epochs):
@@ -272,7 +179,10 @@ def markdown(results: dict) -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--config", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    p.add_argument("--config", nargs="+", choices=list(CONFIGS), default=None,
+                   help=f"default {' '.join(CPU_CONFIGS)} (cpu), {' '.join(GPU_CONFIGS)} (cuda)")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: tinynet on CuPy against PyTorch on CUDA")
     p.add_argument("--epochs", type=int, default=3, help="timed rounds (default 3)")
     p.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     p.add_argument("--examples", type=int, default=0, help="examples per epoch (0: all)")
@@ -290,6 +200,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "1 timed round (CI)")
     p.add_argument("--peak-memory", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.config is None:
+        args.config = GPU_CONFIGS if args.device == "cuda" else CPU_CONFIGS
+    if args.device == "cuda":
+        args.no_memory = True  # host RSS says little about GPU memory
     if args.smoke:
         args.examples, args.epochs, args.warmup = 2560, 1, 1
     if args.loss_rtol is None:
@@ -303,8 +217,12 @@ def main(argv=None) -> int:
     if args.peak_memory:
         peak_memory(args)
         return 0
-    skipped = {name: available(name) for name in args.contenders}
+    skipped = {name: available(name, args.device) for name in args.contenders}
     names = [name for name in args.contenders if skipped[name] is None]
+    if not names:
+        for name, reason in skipped.items():
+            print(f"{args.device} rows skipped: {name}: {reason}")
+        return 0
     info = set_threads(args.threads)
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} CPUs; "
           f"threads set to {args.threads}")

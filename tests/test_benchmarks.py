@@ -40,7 +40,7 @@ def test_bench_mnist_smoke_reports_every_config_and_contender(tmp_path):
     _run("bench_mnist.py", "--smoke", "--json", str(out), "--markdown", str(md))
     results = json.loads(out.read_text())
     torch_missing = bench_mnist.available("torch")
-    assert set(results["configs"]) == set(bench_mnist.CONFIGS)
+    assert set(results["configs"]) == set(bench_mnist.CPU_CONFIGS)
     for config, result in results["configs"].items():
         contenders = result["contenders"]
         assert set(contenders) == set(bench_mnist.CONTENDERS), config
@@ -142,3 +142,20 @@ def test_reference_batches_are_tinynets_dataloader_batches():
             assert x.dtype == np.float32 and y.dtype == np.int64
             np.testing.assert_array_equal(x, tx.numpy())
             np.testing.assert_array_equal(y, ty.numpy())
+
+
+@pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
+def test_bench_mnist_gpu_rows_run_or_say_why_not(tmp_path):
+    """--device cuda pits tinynet on CuPy against PyTorch on CUDA; without a GPU it says why
+    each contender cannot run and exits 0."""
+    out = tmp_path / "gpu.json"
+    result = _run("bench_mnist.py", "--smoke", "--device", "cuda", "--json", str(out))
+    reason = bench_mnist.available("tinynet", "cuda")
+    if reason is None:
+        results = json.loads(out.read_text())
+        assert set(results["configs"]) == set(bench_mnist.GPU_CONFIGS)
+        for result_ in results["configs"].values():
+            assert result_["contenders"]["tinynet"]["median_s"] > 0
+    else:
+        assert "cuda rows skipped: tinynet: " + reason in result.stdout
+        assert "CuPy" in reason or "GPU" in reason

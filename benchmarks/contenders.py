@@ -1,0 +1,136 @@
+"""The three contenders of bench_mnist.py: tinynet, the hand-written NumPy reference, PyTorch.
+
+Each one is built from the same initial weights and trains one epoch per ``epoch(e)`` call
+on the same batches: epoch ``e`` visits the samples in the order
+``default_rng([seed, e]).permutation(n)`` (tinynet's DataLoader formula), and every batch
+is gathered from the uint8 images and divided by 255. ``epoch`` returns the mean training
+loss, read back once at the end of the epoch (on a GPU, the only synchronisation).
+
+On ``device="cuda"`` tinynet runs on CuPy and PyTorch on CUDA, each with the whole data set
+resident on the GPU; the NumPy reference is CPU only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import numpy_reference as ref
+
+CONTENDERS = ("tinynet", "numpy", "torch")
+LR, MOMENTUM = 0.1, 0.9
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of ``epoch``: the same formula as tinynet's DataLoader."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def numpy_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, order: np.ndarray):
+    """(x float32 in [0, 1], y int64) batches in ``order``, gathered from uint8 per batch."""
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        yield images[index].astype(np.float32) / 255, labels[index]
+
+
+class NumpyContender:
+    def __init__(self, sizes, weights, batch_size, images, labels, seed, device="cpu"):
+        self.model = ref.MLP(weights)
+        self.opt = ref.SGD(self.model.params, lr=LR, momentum=MOMENTUM)
+        self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
+
+    def epoch(self, e: int) -> float:
+        order = epoch_order(len(self.data[1]), self.seed, e)
+        losses = [ref.train_step(self.model, self.opt, x, y)
+                  for x, y in numpy_batches(*self.data, self.batch_size, order)]
+        return float(np.mean(losses))
+
+
+class TinynetContender:
+    def __init__(self, sizes, weights, batch_size, images, labels, seed, device="cpu"):
+        import tinynet as tn
+        self.F = tn.nn.functional
+        self.model = tn.nn.Sequential(*_layers(tn.nn, sizes)).to(device)
+        self.model.load_state_dict(weights)
+        self.opt = tn.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        self.loader = tn.data.DataLoader((images, labels), batch_size=batch_size,
+                                         shuffle=True, seed=seed, flatten=True, device=device)
+
+    def epoch(self, e: int) -> float:
+        self.loader.set_epoch(e)
+        total = None
+        for x, y in self.loader:
+            self.opt.zero_grad()
+            loss = self.F.cross_entropy(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            total = loss.detach() if total is None else total + loss.detach()
+        return total.item() / len(self.loader)
+
+
+class TorchContender:
+    def __init__(self, sizes, weights, batch_size, images, labels, seed, device="cpu"):
+        import torch
+        self.torch, self.device = torch, torch.device(device)
+        self.model = torch.nn.Sequential(*_layers(torch.nn, sizes)).to(self.device)
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
+        self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
+        if self.device.type == "cuda":  # the data set lives on the GPU, as tinynet's does
+            self.gpu_data = (torch.from_numpy(images).to(self.device),
+                             torch.from_numpy(labels).to(self.device))
+
+    def batches(self, e: int):
+        order = epoch_order(len(self.data[1]), self.seed, e)
+        if self.device.type != "cuda":
+            for x, y in numpy_batches(*self.data, self.batch_size, order):
+                yield self.torch.from_numpy(x), self.torch.from_numpy(y)
+            return
+        images, labels = self.gpu_data
+        order = self.torch.from_numpy(order).to(self.device)
+        for start in range(0, len(order), self.batch_size):
+            index = order[start:start + self.batch_size]
+            yield images[index].float() / 255, labels[index]
+
+    def epoch(self, e: int) -> float:
+        F = self.torch.nn.functional
+        total, count = 0.0, 0
+        for x, y in self.batches(e):
+            self.opt.zero_grad()
+            loss = F.cross_entropy(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            total, count = total + loss.detach(), count + 1
+        return float(total) / count
+
+
+def _layers(nn, sizes: list[int]) -> list:
+    """Linear, ReLU, Linear, ..., Linear: the parameter names match ``ref.init_weights``."""
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return layers[:-1]
+
+
+def available(name: str, device: str = "cpu") -> str | None:
+    """None if contender ``name`` can run on ``device`` here, else the reason it cannot."""
+    modules = {"tinynet": ["tinynet.nn", "tinynet.optim"], "numpy": [], "torch": ["torch"]}
+    for module in modules[name]:
+        try:
+            __import__(module)
+        except ImportError as exc:
+            return f"{module} is not importable ({exc})"
+    if device == "cpu":
+        return None
+    if name == "numpy":
+        return "the NumPy reference runs on the CPU only"
+    if name == "torch":
+        import torch
+        return None if torch.cuda.is_available() else "PyTorch sees no CUDA device"
+    from tinynet.backend import backend_for_device
+    try:
+        backend_for_device(device)
+    except (RuntimeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+CLASSES = {"tinynet": TinynetContender, "numpy": NumpyContender, "torch": TorchContender}
