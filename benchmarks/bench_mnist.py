@@ -121,7 +121,7 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
     contenders = {name: CLASSES[name](sizes, weights, batch_size, images[:n], labels[:n],
                                       args.seed, args.device) for name in names}
     times = {name: [] for name in names}
-    losses = {}
+    losses, first_losses = {}, {}
     for r in range(args.warmup + args.epochs):
         # Rotate who goes first each round, so no contender always runs right after the
         # same other one (whose worker threads may still be spinning down), and pause
@@ -132,6 +132,7 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
             start = time.perf_counter()
             losses[name] = contender.epoch(r)
             elapsed = time.perf_counter() - start
+            first_losses.setdefault(name, losses[name])
             if r >= args.warmup:
                 times[name].append(elapsed)
         print(f"  {config} round {r}{' (warm-up)' if r < args.warmup else ''}: "
@@ -141,13 +142,21 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
     for name in names:
         median = statistics.median(times[name])
         result["contenders"][name] = {"epoch_seconds": times[name], "median_s": median,
-                                      "examples_per_s": n / median, "final_loss": losses[name]}
+                                      "best_s": min(times[name]),
+                                      "examples_per_s": n / median,
+                                      "first_epoch_loss": first_losses[name],
+                                      "final_loss": losses[name]}
     return result
 
 
 def check_losses(result: dict, rtol: float) -> None:
-    """Record whether the contenders' final losses agree within ``rtol`` of each other."""
-    losses = {k: v["final_loss"] for k, v in result["contenders"].items() if "final_loss" in v}
+    """Record whether the contenders' losses after the first epoch agree within ``rtol``.
+
+    The first epoch, not the last: the three compute the same math, but float32 rounding
+    differs between libraries, and with lr 0.1 and momentum 0.9 those differences grow from
+    epoch to epoch (final losses of a 7-epoch run can differ by 10%)."""
+    losses = {k: v["first_epoch_loss"] for k, v in result["contenders"].items()
+              if "first_epoch_loss" in v}
     spread = (max(losses.values()) - min(losses.values())) / min(losses.values())
     result["loss_agreement"] = {"relative_spread": spread, "rtol": rtol, "ok": spread <= rtol}
 
@@ -161,19 +170,20 @@ def add_ratios(result: dict) -> None:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| config | contender | s/epoch (median) | examples/s | final loss | peak RSS MB "
-             "| tinynet/NumPy | tinynet/PyTorch |", "|" + " --- |" * 8]
+    lines = ["| config | contender | s/epoch (median) | best | examples/s | final loss "
+             "| peak RSS MB | tinynet/NumPy | tinynet/PyTorch |", "|" + " --- |" * 9]
     for config, result in results["configs"].items():
         ratios = result.get("ratios", {})
         for name, c in result["contenders"].items():
             if "skipped" in c:
-                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 5)
+                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 6)
                 continue
             r = [f"{ratios[k]:.2f}" if name == "tinynet" and k in ratios else ""
                  for k in ("tinynet/numpy", "tinynet/torch")]
             peak = f"{c['peak_rss_mb']:.0f}" if "peak_rss_mb" in c else ""
-            lines.append(f"| {config} | {name} | {c['median_s']:.3f} | {c['examples_per_s']:,.0f} "
-                         f"| {c['final_loss']:.4f} | {peak} | {r[0]} | {r[1]} |")
+            lines.append(f"| {config} | {name} | {c['median_s']:.3f} | {c['best_s']:.3f} "
+                         f"| {c['examples_per_s']:,.0f} | {c['final_loss']:.4f} | {peak} "
+                         f"| {r[0]} | {r[1]} |")
     return "\n".join(lines)
 
 
@@ -191,7 +201,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-dir", default=None, help="default $TINYNET_DATA_DIR")
     p.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
     p.add_argument("--loss-rtol", type=float, default=None,
-                   help="allowed relative spread of final losses (default 1e-3, 5e-2 full)")
+                   help="allowed relative spread of the first epoch's losses (default 1e-3 for "
+                   "smoke runs, 1e-2 for full epochs)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--markdown", help="write the Markdown table here")
@@ -208,7 +219,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.examples, args.epochs, args.warmup = 2560, 1, 1
     if args.loss_rtol is None:
         # Float32 rounding differs between libraries and grows over full epochs.
-        args.loss_rtol = 1e-3 if args.examples and args.examples <= 10000 else 5e-2
+        args.loss_rtol = 1e-3 if args.examples and args.examples <= 10000 else 1e-2
     return args
 
 
@@ -251,7 +262,7 @@ def main(argv=None) -> int:
     for config, result in results["configs"].items():
         agree = result["loss_agreement"]
         ok &= agree["ok"]
-        print(f"{config}: final losses {'agree' if agree['ok'] else 'DISAGREE'} "
+        print(f"{config}: first-epoch losses {'agree' if agree['ok'] else 'DISAGREE'} "
               f"(relative spread {agree['relative_spread']:.2e}, tolerance {agree['rtol']:.0e})")
     if args.json:
         with open(args.json, "w") as f:

@@ -131,3 +131,14 @@ def test_plot_and_log(tmp_path):
     assert "final test accuracy" in out
     assert set(json.loads((tmp_path / "m.jsonl").read_text())) >= {
         "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"}
+
+
+@needs_mnist
+def test_logistic_regression_teaching_script_learns():
+    """examples/logistic_regression.py, the one-page training loop, runs and learns."""
+    script = ROOT / "examples" / "logistic_regression.py"
+    result = subprocess.run([sys.executable, str(script), "--epochs", "1"], capture_output=True,
+                            text=True, timeout=300, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    accuracy = float(result.stdout.split("test accuracy")[-1].strip().rstrip("%"))
+    assert accuracy >= 90.0, result.stdout

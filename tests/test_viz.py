@@ -1,4 +1,5 @@
 """The graph pictures: DOT text of a known graph, the text tree, and rendering with dot."""
+import os
 import re
 import shutil
 
@@ -119,6 +120,9 @@ def test_render_writes_the_picture(tmp_path, suffix):
     else:
         assert data.startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it
 
 
 def test_render_without_dot_says_how_to_install(tmp_path, monkeypatch):

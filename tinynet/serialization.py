@@ -163,7 +163,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     """Write to a temporary sibling, flush it to disk, then rename it onto ``path``: the
     rename is atomic, so readers (and a crash) see the old file or the new one, never half."""
     directory = os.path.dirname(os.path.abspath(path))
-    mode = _file_mode(path)
+    mode = file_mode(path)
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tinynet-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
@@ -178,7 +178,7 @@ def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
     _fsync_directory(directory)  # makes the rename itself survive a power cut
 
 
-def _file_mode(path: str) -> int:
+def file_mode(path: str) -> int:
     """The permissions ``open(path, "wb")`` would give: mkstemp makes files private (0600)."""
     try:
         return os.stat(path).st_mode & 0o777

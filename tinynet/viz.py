@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .serialization import file_mode
 from .tensor import Tensor
 
 DOT_INSTALL_HINT = ("Graphviz's dot program was not found; install it with "
@@ -175,6 +176,7 @@ def render(tensor: Tensor, path: Any, params: dict | None = None) -> str:
         if done.returncode != 0:
             raise RuntimeError(f"dot failed with exit status {done.returncode}: "
                                f"{done.stderr.strip()}")
+        os.chmod(tmp, file_mode(str(path)))  # mkstemp makes files private (0600)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
