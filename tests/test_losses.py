@@ -424,3 +424,37 @@ BAD_INPUTS = [
 def test_bad_input_raises_a_clear_error(backend, case, call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_with_masked_out_classes(backend, reduction):
+    """A logit of -inf (a class masked out) in a class other than the target adds nothing:
+    the loss stays finite, also in rows whose target is ignored."""
+    x = np.array([[0.5, -np.inf, 1.0], [2.0, 0.1, -np.inf], [0.0, -np.inf, 1.0]], np.float32)
+    target = np.array([0, 1, -100])
+    logits = tn.tensor(x, device=backend, requires_grad=True)
+    loss = F.cross_entropy(logits, tn.tensor(target, device=backend), reduction=reduction)
+    finite = np.where(np.isinf(x), -1e30, x).astype(np.float64)  # the same, without inf
+    lse = np.log(np.exp(finite - finite.max(1, keepdims=True)).sum(1)) + finite.max(1)
+    per_row = np.array([lse[0] - x[0, 0], lse[1] - x[1, 1], 0.0])
+    expected = {"none": per_row, "sum": per_row.sum(), "mean": per_row.sum() / 2}[reduction]
+    np.testing.assert_allclose(to_numpy(loss), expected, rtol=1e-6)
+    loss.sum().backward()
+    assert np.isfinite(to_numpy(logits.grad)).all()
+
+
+def test_loss_weights_that_require_grad_are_refused():
+    x, y = tn.zeros(4, 3), tn.tensor([0, 1, 2, 0])
+    weight = tn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="weight requires grad.*weight.detach()"):
+        F.cross_entropy(x, y, weight=weight)
+    with pytest.raises(RuntimeError, match="pos_weight requires grad"):
+        F.binary_cross_entropy_with_logits(x, tn.zeros(4, 3), pos_weight=weight)
+    F.cross_entropy(x, y, weight=weight.detach())  # fine once detached
+
+
+def test_probability_targets_accept_only_negative_ignore_index():
+    x, probs = tn.zeros(2, 3), tn.tensor(np.full((2, 3), 1 / 3, np.float32))
+    assert F.cross_entropy(x, probs, ignore_index=-1).item() == pytest.approx(np.log(3))
+    with pytest.raises(ValueError, match="ignore_index=0 is not supported"):
+        F.cross_entropy(x, probs, ignore_index=0)

@@ -542,3 +542,28 @@ def test_init_rejects_bad_arguments():
         nn.init.calculate_gain("swish")
     with pytest.raises(ValueError):
         nn.init.xavier_uniform_(tn.zeros(5))  # fans need at least 2 dimensions
+
+
+def test_state_dict_of_tied_modules_lists_every_path():
+    """A module used twice appears under both names in state_dict (as in PyTorch), while
+    parameters() lists each parameter once."""
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    weights = {k: np.full(tuple(v.shape), 0.5, np.float32) for k, v in model.state_dict().items()}
+    model.load_state_dict(weights)  # strict: the tied names are expected keys
+    np.testing.assert_array_equal(shared.weight.numpy(), np.full((2, 2), 0.5))
+
+
+def test_sequential_refuses_a_dict_entry_that_is_not_a_module():
+    with pytest.raises(TypeError, match="'b' is a int"):
+        nn.Sequential(OrderedDict([("a", nn.ReLU()), ("b", 5)]))
+
+
+def test_init_of_zero_element_tensors_warns_and_does_nothing():
+    with pytest.warns(UserWarning, match="zero-element"):
+        layer = nn.Linear(0, 2)
+    assert layer(tn.zeros(4, 0)).shape == (4, 2)
+    with pytest.warns(UserWarning, match="zero-element"):
+        nn.init.xavier_uniform_(tn.zeros(0, 0))

@@ -162,7 +162,10 @@ class SoftmaxCrossEntropy(Function):
             if weight is not None:
                 class_shape = tuple(-1 if i == axis else 1 for i in range(x.ndim))
                 self.t_scale = xp.reshape(weight, class_shape) * self.t_scale
-        return -reduce_loss(xp, q * logp, reduction, denominator, axis)
+        # Only classes with q > 0 count: a masked-out class (logit -inf, log_softmax -inf)
+        # with q = 0 must add 0, not 0 * -inf = nan.
+        terms = q * xp.where(q != 0, logp, 0.0)
+        return -reduce_loss(xp, terms, reduction, denominator, axis)
 
     def backward(self, gy):
         xp, q = _xp(gy), self.q

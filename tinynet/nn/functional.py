@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import _check_same_device
+from ..autograd import _check_same_device, is_grad_enabled
 from ..backend import backend_of
 from ..creation import tensor
 from ..tensor import Tensor, _axes
@@ -183,7 +183,7 @@ def _class_target(name: str, x: Tensor, target: Any, ignore_index: int,
     kind = "class probabilities" if probabilities else "class indices"
     if target.dtype.kind == "f":
         if probabilities and target.shape == x.shape:
-            if ignore_index != -100:
+            if ignore_index >= 0:  # a negative one can never match, as in PyTorch
                 raise ValueError(f"{name}: ignore_index={ignore_index} is not supported for "
                                  "class-probability (float) targets")
             return target if target.dtype == x.dtype else target.to(x.dtype)
@@ -220,7 +220,7 @@ def _class_weight(name: str, weight: Any, x: Tensor) -> Any:
     """A per-class weight, shape (C,), as an array of the input's dtype (or None)."""
     if weight is None:
         return None
-    w = _as_tensor(weight, x)
+    w = _no_grad_weight(name, "weight", _as_tensor(weight, x))
     n_classes = x.shape[0 if x.ndim == 1 else 1]
     if w.shape != (n_classes,):
         got = f"{w.shape[0]} entries" if w.ndim == 1 else f"shape {w.shape}"
@@ -238,11 +238,20 @@ def _same_shape_target(name: str, x: Tensor, target: Any) -> Tensor:
     return y if y.dtype == x.dtype else y.to(x.dtype)
 
 
+def _no_grad_weight(name: str, label: str, w: Tensor) -> Tensor:
+    """Weights get no gradient (as in PyTorch): refuse one that asks for it rather than
+    silently leaving its .grad empty."""
+    if w.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{name}: {label} requires grad, but the loss is not "
+                           f"differentiable with respect to {label}; pass {label}.detach()")
+    return w
+
+
 def _broadcast_weight(name: str, label: str, weight: Any, x: Tensor) -> Any:
     """A weight that broadcasts to the input's shape, as an array of its dtype (or None)."""
     if weight is None:
         return None
-    w = _as_tensor(weight, x)
+    w = _no_grad_weight(name, label, _as_tensor(weight, x))
     try:
         shape = np.broadcast_shapes(w.shape, x.shape)
     except ValueError:

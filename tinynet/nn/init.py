@@ -14,6 +14,7 @@ the tensor's backend (``tn.manual_seed``), and returns the tensor.
 from __future__ import annotations
 
 import math
+import warnings
 
 from ..backend import backend_of
 from ..tensor import Tensor
@@ -70,6 +71,15 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _empty(tensor: Tensor) -> bool:
+    """A tensor without elements has nothing to fill (and fans of 0): say so, skip it."""
+    if tensor.numel() == 0:
+        warnings.warn(f"initializing a zero-element tensor of shape {tensor.shape} does "
+                      "nothing", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def _fan(tensor: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
@@ -80,6 +90,8 @@ def _fan(tensor: Tensor, mode: str) -> int:
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu") -> Tensor:
     """He initialisation, uniform: U(-b, b) with b = gain · sqrt(3 / fan)."""
+    if _empty(tensor):
+        return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound)
 
@@ -87,12 +99,16 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He initialisation, normal: N(0, std²) with std = gain / sqrt(fan)."""
+    if _empty(tensor):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot initialisation, uniform: U(-b, b) with b = gain · sqrt(6 / (fan_in + fan_out))."""
+    if _empty(tensor):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
@@ -100,5 +116,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot initialisation, normal: N(0, std²) with std = gain · sqrt(2 / (fan_in + fan_out))."""
+    if _empty(tensor):
+        return tensor
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))

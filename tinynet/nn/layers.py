@@ -135,6 +135,7 @@ class Sequential(Module):
         super().__init__()
         if len(modules) == 1 and isinstance(modules[0], OrderedDict):
             for name, module in modules[0].items():
+                self._check(module, name)
                 self.add_module(name, module)
         else:
             for i, module in enumerate(modules):
@@ -142,9 +143,9 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     @staticmethod
-    def _check(module: Any, i: int) -> None:
+    def _check(module: Any, i: int | str) -> None:
         if not isinstance(module, Module):
-            raise TypeError(f"Sequential: argument {i} is a {type(module).__name__}, "
+            raise TypeError(f"Sequential: entry {i!r} is a {type(module).__name__}, "
                             "not a tinynet.nn.Module")
 
     def forward(self, x: Any) -> Any:

@@ -210,8 +210,18 @@ class Module:
 
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict:
-        """Name -> Tensor for every parameter: detached Tensors sharing the data."""
-        return OrderedDict((name, p.detach()) for name, p in self.named_parameters())
+        """Name -> Tensor for every parameter: detached Tensors sharing the data. A module or
+        parameter reachable along two paths (tied weights) appears under both names, as in
+        PyTorch, so state dicts move between the two."""
+        return OrderedDict((name, p.detach()) for name, p in self._parameter_paths())
+
+    def _parameter_paths(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module._parameter_paths(prefix + name + ".")
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values (Tensors or NumPy arrays) into the parameters, in place, keeping each
@@ -219,7 +229,7 @@ class Module:
         shape mismatches raise one RuntimeError that lists them all; without it, the keys
         that match are loaded and the rest are returned as (missing_keys, unexpected_keys).
         """
-        own = dict(self.named_parameters())
+        own = dict(self._parameter_paths())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [f"size mismatch for {k}: copying a param with shape "
