@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import sys
@@ -30,8 +31,14 @@ DATASETS = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
 DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line and exit status 2, not the whole usage block (see --help for that)."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         description="Train a classifier on MNIST or Fashion-MNIST with tinynet.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
@@ -64,9 +71,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.epochs = DEFAULT_EPOCHS[args.model] if args.epochs is None else args.epochs
     args.lr = (0.1 if args.optimizer == "sgd" else 1e-3) if args.lr is None else args.lr
     try:
-        args.hidden = [int(n) for n in args.hidden.split(",") if n.strip()]
+        args.hidden = [int(n) for n in args.hidden.split(",")]
     except ValueError:
         parser.error(f"--hidden must be comma-separated integers, got {args.hidden!r}")
+    numbers = {"--lr": args.lr, "--momentum": args.momentum,
+               "--weight-decay": args.weight_decay, "--dropout": args.dropout}
+    for flag, value in numbers.items():
+        if not math.isfinite(value):
+            parser.error(f"{flag} must be a finite number, got {value}")
+    for flag in ("--save", "--log", "--plot"):
+        path = getattr(args, flag[2:])
+        if path is not None and not _writable(path):
+            parser.error(f"{flag} {path!r}: cannot write there (the folder must exist and "
+                         "the path must not be a folder)")
     checks = [(args.lr > 0, f"--lr must be positive, got {args.lr}"),
               (args.epochs > 0, f"--epochs must be positive, got {args.epochs}"),
               (args.batch_size > 0, f"--batch-size must be positive, got {args.batch_size}"),
@@ -82,6 +99,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if not ok:
             parser.error(message)
     return args
+
+
+def _writable(path: str) -> bool:
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.path.isdir(folder) and not os.path.isdir(path) and os.access(folder, os.W_OK)
 
 
 def build_model(args: argparse.Namespace) -> nn.Module:
@@ -161,8 +183,27 @@ def snapshot(obj):
     return obj
 
 
-def training_state(model, optimizer, schedule, loader, epoch, history):
-    return {"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+RESUME_MUST_MATCH = ("model", "hidden", "dropout", "optimizer", "schedule", "dataset",
+                     "batch_size")
+
+
+def run_config(args: argparse.Namespace) -> dict:
+    """The flags a checkpoint must be resumed with (the cosine schedule spans --epochs)."""
+    keys = RESUME_MUST_MATCH + (("epochs",) if args.schedule == "cosine" else ())
+    return {key: getattr(args, key) for key in keys}
+
+
+def check_resume_config(saved: dict, args: argparse.Namespace) -> str | None:
+    """None if the checkpoint's flags match these, else a one-line explanation."""
+    now = run_config(args)
+    diff = [f"--{key.replace('_', '-')} {saved.get(key)} (now {now[key]})"
+            for key in now if saved.get(key) != now[key]]
+    return None if not diff else "the checkpoint was made with " + ", ".join(diff)
+
+
+def training_state(args, model, optimizer, schedule, loader, epoch, history):
+    return {"epoch": epoch, "config": run_config(args),
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "schedule": schedule.state_dict() if schedule else {}, "loader": loader.state_dict(),
             "rng": tn.get_rng_state(), "history": history}
 
@@ -191,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         try:
             state = tn.load(args.resume)
+            mismatch = check_resume_config(state["config"], args)
+            if mismatch:
+                raise ValueError(mismatch)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             if schedule is not None:
@@ -198,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             train_loader.load_state_dict(state["loader"])
             tn.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError) as error:
-            print(f"error: cannot resume from {args.resume}: {error}", file=sys.stderr)
+            reason = " ".join(str(error).split())  # one line
+            print(f"error: cannot resume from {args.resume}: {reason}", file=sys.stderr)
             return 2
         first_epoch, history = int(state["epoch"]) + 1, list(state["history"])
         print(f"resumed from {args.resume} after epoch {first_epoch - 1}")
@@ -207,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.model} ({n_params:,} parameters) on {args.dataset}, device "
           f"{tn.get_backend().device}, {args.epochs} epochs of {len(train_loader)} batches")
     # The state at the last epoch boundary: what Ctrl-C saves, whenever it comes.
-    boundary = snapshot(training_state(model, optimizer, schedule, train_loader,
+    boundary = snapshot(training_state(args, model, optimizer, schedule, train_loader,
                                        first_epoch - 1, history))
     try:
         for epoch in range(first_epoch, args.epochs + 1):
@@ -222,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                    "train_seconds": round(train_seconds, 3),
                    "lr": optimizer.param_groups[0]["lr"]}
             history.append(row)
-            boundary = snapshot(training_state(model, optimizer, schedule, train_loader,
+            boundary = snapshot(training_state(args, model, optimizer, schedule, train_loader,
                                                epoch, history))
             tqdm.write(f"epoch {epoch:2d}/{args.epochs}  train loss {train_loss:.4f}  "
                        f"acc {100 * train_acc:.2f}%  |  test loss {test_loss:.4f}  "

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tinynet as tn
 from tinynet.data import MNIST, DataLoader, FashionMNIST, read_idx, write_idx
 from tinynet.tensor import Tensor
 
@@ -312,3 +313,16 @@ def test_loader_device_argument_overrides_active_backend(backend):
         assert np.array_equal(xa.numpy(), xc.numpy()) and np.array_equal(ya.numpy(), yc.numpy())
     unshuffled = DataLoader(ds, batch_size=50)
     assert [tuple(x.shape) for x, _ in unshuffled] == [(50, 4, 3), (50, 4, 3), (3, 4, 3)]
+
+
+def test_batches_do_not_alias_the_data_set(backend):
+    """Changing a batch in place (augmentation, normalisation) never changes the data."""
+    x = np.arange(30, dtype=np.float32).reshape(10, 3)
+    y = np.arange(10)
+    for shuffle in (False, True):
+        for xb, yb in DataLoader((x, y), batch_size=4, shuffle=shuffle, device=backend):
+            with tn.no_grad():
+                xb -= 100.0
+                yb += 1
+        np.testing.assert_array_equal(x, np.arange(30, dtype=np.float32).reshape(10, 3))
+        np.testing.assert_array_equal(y, np.arange(10))

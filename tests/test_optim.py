@@ -381,3 +381,16 @@ def test_large_parameters_update_exactly_as_small_ones(name, options):
         opt_rows.step()
     assert big.dtype == tn.float32
     np.testing.assert_array_equal(big.numpy(), np.concatenate([r.numpy() for r in rows]))
+
+
+def test_state_dict_without_a_newer_hyperparameter_loads_with_its_default():
+    """A checkpoint lacking a hyperparameter (saved by an older version) gets the default."""
+    p = tn.tensor([1.0], requires_grad=True)
+    saved = optim.SGD([p], lr=0.1, momentum=0.9).state_dict()
+    del saved["param_groups"][0]["maximize"]
+    opt = optim.SGD([p], lr=0.5)
+    opt.load_state_dict(saved)
+    assert opt.param_groups[0]["maximize"] is False and opt.param_groups[0]["lr"] == 0.1
+    p.grad = tn.tensor([1.0])
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [0.9])

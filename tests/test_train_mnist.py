@@ -43,12 +43,29 @@ def test_help():
     (["--data-dir", "/no/such/folder"], "'/no/such/folder' is not a folder"),
     (["--epochs", "0"], "--epochs must be positive"),
     (["--hidden", "512,x"], "--hidden must be comma-separated integers"),
+    (["--hidden", ""], "--hidden must be comma-separated integers"),
+    (["--hidden", "512,,10"], "--hidden must be comma-separated integers"),
+    (["--lr", "inf"], "--lr must be a finite number"),
+    (["--save", "/no/such/folder/run.ckpt"], "--save '/no/such/folder/run.ckpt': cannot write"),
+    (["--log", "/"], "--log '/': cannot write there"),
 ])
 def test_bad_flags_exit_2_with_one_line(flags, message):
     result = run(*flags, check=False)
     assert result.returncode == 2
     assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@needs_mnist
+def test_resume_with_other_flags_is_refused(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    run(*SMALL, "--epochs", "1", "--save", str(ckpt))
+    result = run(*SMALL, "--epochs", "2", "--optimizer", "adam", "--resume", str(ckpt),
+                 check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--optimizer sgd (now adam)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_missing_data_fails_fast_with_guidance(tmp_path):

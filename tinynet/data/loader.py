@@ -118,8 +118,10 @@ class DataLoader:
         stop = n - n % size if self.drop_last else n
         for start in range(0, stop, size):
             end = min(start + size, n)
-            if order is None:
-                xb, yb = x[start:end, ...], y[start:end, ...]  # contiguous: a view, no gather
+            if order is None:  # a contiguous slice: copied, so a batch never aliases the data
+                xb, yb = x[start:end, ...], xp.asarray(y[start:end, ...], copy=True)
+                if xb.dtype != xp.uint8:  # (uint8 images are converted below anyway)
+                    xb = xp.asarray(xb, copy=True)
             else:
                 index = order[start:end]
                 xb, yb = xp.take(x, index, axis=0), xp.take(y, index, axis=0)

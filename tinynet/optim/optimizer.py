@@ -174,8 +174,10 @@ class Optimizer:
             p = param_of[int(key)]
             self.state[p] = {name: _restore(name, value, p)
                              for name, value in saved_state.items()}
+        # Saved hyperparameters win; ones the saved dict lacks (a checkpoint from an older
+        # version) keep this optimizer's defaults, as PyTorch does.
         self.param_groups = [
-            {**copy.deepcopy({k: v for k, v in saved.items() if k != "params"}),
+            {**self.defaults, **copy.deepcopy({k: v for k, v in saved.items() if k != "params"}),
              "params": group["params"]}
             for group, saved in zip(self.param_groups, saved_groups)]
 
