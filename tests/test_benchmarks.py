@@ -159,3 +159,10 @@ def test_bench_mnist_gpu_rows_run_or_say_why_not(tmp_path):
     else:
         assert "cuda rows skipped: tinynet: " + reason in result.stdout
         assert "CuPy" in reason or "GPU" in reason
+
+
+def test_bench_matmul_lists_the_eight_products_of_a_step():
+    out = _run("bench_matmul.py", "--repeats", "2").stdout
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "µs" not in line
+            and "---" not in line]
+    assert len(rows) == 9 and rows[-1].startswith("| per epoch (469 steps), s |")
