@@ -54,3 +54,12 @@ def to_numpy(x):
     if isinstance(x, tn.Tensor):
         return x.numpy()
     return np.asarray(x)
+
+
+def small_graph():
+    """loss = (a * b + c).sum(): a (2, 3) and c (3,) require grad, b is a constant."""
+    import tinynet as tn
+    a = tn.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    b = tn.tensor([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]])
+    c = tn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    return a, b, c, (a * b + c).sum()

@@ -4,16 +4,10 @@ import math
 import pytest
 
 import tinynet as tn
+from conftest import small_graph
 from tinynet import autograd
 from tinynet.trace import GradSummary, trace_backward
 
-
-def small_graph():
-    """loss = (a * b + c).sum(): a (2, 3) and c (3,) require grad, b is a constant."""
-    a = tn.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
-    b = tn.tensor([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]])
-    c = tn.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    return a, b, c, (a * b + c).sum()
 
 
 def test_rows_follow_backward_with_shapes_and_norms(backend):

@@ -6,15 +6,9 @@ import shutil
 import pytest
 
 import tinynet as tn
+from conftest import small_graph
 from tinynet import viz
 
-
-def small_graph():
-    """loss = (a * b + c).sum(): a and c require grad, b is a constant."""
-    a = tn.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
-    b = tn.tensor([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]])
-    c = tn.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    return a, b, c, (a * b + c).sum()
 
 
 def parse_dot(text):

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd import _check_same_device, is_grad_enabled
 from ..backend import backend_of
 from ..creation import tensor
+from ..functions import relu, sigmoid, tanh  # noqa: F401  (F.relu etc., as in PyTorch)
 from ..tensor import Tensor, _axes
 from . import _loss_ops as ops
 
@@ -24,18 +25,6 @@ except ModuleNotFoundError as exc:  # only while _layer_ops.py does not exist ye
         raise
 
 REDUCTIONS = ("none", "mean", "sum")
-
-
-def relu(input: Tensor) -> Tensor:
-    return input.relu()
-
-
-def sigmoid(input: Tensor) -> Tensor:
-    return input.sigmoid()
-
-
-def tanh(input: Tensor) -> Tensor:
-    return input.tanh()
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
