@@ -14,6 +14,7 @@ import pytest
 
 import tinynet as tn
 import tinynet.nn.functional as F
+from tinynet.nn.functional import checks
 from conftest import to_numpy
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -352,7 +353,7 @@ def test_all_ignored_mean_is_nan_with_zero_gradient(backend):
 
 
 def test_probability_input_warns_once(backend, monkeypatch):
-    monkeypatch.setattr(F, "_probabilities_warned", [False])
+    monkeypatch.setattr(checks, "probabilities_warned", [False])
     logits = tn.tensor(np.random.default_rng(7).standard_normal((4, 3)))
     target = tn.tensor(np.array([0, 1, 2, 0]))
     with warnings.catch_warnings():

@@ -43,20 +43,20 @@ def test_the_table_shows_every_step():
 
 
 def test_hook_is_removed_after_the_block_even_on_errors():
-    before = list(autograd._backward_hooks)
+    before = list(autograd.backward_hooks)
     loss = small_graph()[3]
     with trace_backward() as trace:
-        assert len(autograd._backward_hooks) == len(before) + 1
+        assert len(autograd.backward_hooks) == len(before) + 1
         loss.backward()
-    assert autograd._backward_hooks == before
+    assert autograd.backward_hooks == before
     with pytest.raises(RuntimeError, match="second time"):
         with trace_backward():
             loss.backward()  # the graph was freed by the first backward
-    assert autograd._backward_hooks == before
+    assert autograd.backward_hooks == before
     with pytest.raises(KeyError):
         with trace_backward():
             raise KeyError("not about backward")
-    assert autograd._backward_hooks == before
+    assert autograd.backward_hooks == before
     small_graph()[3].backward()  # outside the block: nothing more is recorded
     assert len(trace) == 3
 

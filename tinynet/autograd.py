@@ -14,11 +14,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from .backend import backend_of
+from .backend import array_module, backend_of, host_dtype
 
-Tensor: Any = None  # tinynet.tensor.Tensor, set by tensor.py (which imports this module)
 _grad_enabled = [True]
-_backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
+backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
 
 
 def is_grad_enabled() -> bool:
@@ -49,10 +48,19 @@ class Function:
     """One application of a differentiable op: a node of the graph.
 
     ``inputs`` are the input Tensors (kept so backward can reach them), ``needs_input_grad``
-    says which of them need a gradient. Subclasses add their own slots for saved arrays.
+    says which of them need a gradient. Subclasses declare ``__slots__`` for the arrays they
+    save: the engine frees exactly those after backward, so a subclass without
+    ``__slots__`` (whose attributes the engine could not find) is refused when defined.
     """
 
     __slots__ = ("inputs", "needs_input_grad")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__slots__" not in cls.__dict__:
+            raise TypeError(f"Function subclass {cls.__name__} must declare __slots__ (the "
+                            "names of what forward saves for backward, or () for nothing): "
+                            "the engine frees the slots after backward")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -66,15 +74,19 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
-        """Run forward on the inputs' arrays; record the node when a gradient is needed."""
+        """Run forward on the inputs' arrays; record the node when a gradient is needed.
+
+        The output is wrapped by the first input (``_wrap``), so the engine never names
+        the Tensor class.
+        """
         kind = type(inputs[0].data)
         for t in inputs[1:]:
             if type(t.data) is not kind:
-                _check_same_device(inputs)
+                check_same_device(inputs)
         node = cls()
         needs = tuple([t._requires_grad for t in inputs])
         node.needs_input_grad = needs
-        result = Tensor._wrap(node.forward(*[t.data for t in inputs], **kwargs))
+        result = inputs[0]._wrap(node.forward(*[t.data for t in inputs], **kwargs))
         if _grad_enabled[0] and True in needs:
             node.inputs = inputs
             result._requires_grad = True
@@ -82,32 +94,32 @@ class Function:
         return result
 
 
-def _check_same_device(tensors: tuple) -> None:
+def check_same_device(tensors: tuple) -> None:
     devices = [t.device for t in tensors]
     if len(set(devices)) > 1:
         raise RuntimeError("expected all tensors to be on the same device, found "
                            + " and ".join(sorted(set(devices))))
 
 
-def xp_copy(a: Any) -> Any:
-    return _xp(a).asarray(a, copy=True)
-
-
 def unbroadcast(g: Any, shape: tuple) -> Any:
-    """Sum ``g`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``g.shape``."""
-    if g.shape == shape:
-        return g
-    xp = _xp(g)
+    """Sum ``g`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``g.shape``.
+
+    Broadcasting adds leading axes and stretches size-1 axes, so its adjoint sums over the
+    leading axes and over the stretched ones (keeping them as size 1). Nothing is reshaped:
+    a gradient that is not a broadcast of ``shape`` keeps a wrong shape, and the engine's
+    check names the op that returned it.
+    """
     extra = g.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
-    if axes:
-        g = xp.sum(g, axis=axes, keepdims=True)
-    return xp.reshape(g, shape)
-
-
-def _xp(a: Any) -> Any:
-    return backend_of(a).xp
+    if extra < 0:
+        return g
+    xp = array_module(g)
+    stretched = tuple(i + extra for i, n in enumerate(shape)
+                      if n == 1 and g.shape[i + extra] != 1)
+    if stretched:
+        g = xp.sum(g, axis=stretched, keepdims=True)
+    if extra:
+        g = xp.sum(g, axis=tuple(range(extra)))
+    return g
 
 
 def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
@@ -127,14 +139,12 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         g = grads.pop(t, None)
         if g is None:  # this output did not influence the loss
             continue
-        if node.inputs is None:
-            raise RuntimeError(
-                f"trying to backward through the graph a second time (through {node.name}): "
-                "its saved arrays were freed after the first backward; call "
-                "backward(retain_graph=True) the first time if you need to")
         input_grads = node.backward(g)
-        if _backward_hooks:
-            for hook in _backward_hooks:
+        if len(input_grads) != len(node.inputs):
+            raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "
+                               f"for {len(node.inputs)} inputs")
+        if backward_hooks:
+            for hook in backward_hooks:
                 hook(node, t, g, input_grads)
         for x, gx in zip(node.inputs, input_grads):
             if gx is None or not x._requires_grad:
@@ -144,14 +154,14 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                 gx = unbroadcast(gx, shape)
             if gx.shape != shape or gx.dtype != x.data.dtype:
                 raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
-                                   f"{tuple(gx.shape)} and dtype {gx.dtype} for an input of "
-                                   f"shape {tuple(shape)} and dtype {x.data.dtype}")
+                                   f"{tuple(gx.shape)} and dtype {host_dtype(gx.dtype)} for "
+                                   f"an input of shape {tuple(shape)} and dtype {x.dtype}")
             if x._node is None:  # a leaf: accumulate into .grad
                 if x.grad is None:
                     # gx may be the very array handed to another input (Add returns gy
                     # twice); a leaf's .grad must own its array since it is updated in place.
                     owned = gx is not g and backend_of(gx).owns_memory(gx)
-                    x.grad = Tensor(gx if owned else xp_copy(gx))
+                    x.grad = x._wrap(gx if owned else array_module(gx).asarray(gx, copy=True))
                 else:
                     x.grad.data += gx
             elif x in grads:

@@ -5,8 +5,9 @@ from typing import Any
 
 import numpy as np
 
-from .backend import backend_for_device, backend_of
-from .tensor import Tensor, _shape_args
+from .arguments import shape_args
+from .backend import backend_for_device, backend_of, host_array
+from .tensor import Tensor
 
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
@@ -15,30 +16,6 @@ int64 = np.dtype("int64")
 int32 = np.dtype("int32")
 uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
-
-
-def _host_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Host data -> a NumPy array. Python floats become float32 (the default float dtype),
-    Python ints int64; NumPy arrays and scalars keep their dtype."""
-    if isinstance(data, (np.ndarray, np.generic)):
-        array = np.asarray(data, dtype=dtype)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"unsupported dtype {array.dtype} for a tensor: tinynet supports "
-                            "floating point, integer and boolean data")
-        return array
-    if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
-        data = [d.numpy() if isinstance(d, Tensor) else d for d in data]
-    array = np.asarray(data)
-    if dtype is not None:
-        return array.astype(dtype, copy=False)
-    if array.dtype == np.float64:
-        return array.astype(np.float32)
-    if array.dtype.kind in "iu":
-        return array.astype(np.int64, copy=False)
-    if array.dtype.kind not in "fb":
-        raise TypeError(f"unsupported data of dtype {array.dtype} for a tensor: "
-                        "expected numbers or booleans")
-    return array
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
@@ -61,14 +38,14 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
         if dtype is not None:
             array = target.astype(array, target.dtype(dtype))
     else:
-        array = target.asarray(_host_array(data, np.dtype(dtype) if dtype else None).copy())
+        array = target.asarray(host_array(data, np.dtype(dtype) if dtype else None).copy())
     return Tensor(array, requires_grad=requires_grad)
 
 
 def _filled(shape, value, dtype, requires_grad, device) -> Tensor:
     backend = backend_for_device(device)
     dtype = np.dtype(dtype or float32)
-    array = backend.zeros(_shape_args(shape), dtype)
+    array = backend.zeros(shape_args(shape), dtype)
     if value:
         array += value
     return Tensor(array, requires_grad=requires_grad)
@@ -99,14 +76,14 @@ def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
 def randn(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal samples from the backend's generator (seed it with manual_seed)."""
     backend = backend_for_device(device)
-    array = backend.randn(_shape_args(shape), np.dtype(dtype or float32))
+    array = backend.randn(shape_args(shape), np.dtype(dtype or float32))
     return Tensor(array, requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Uniform samples in [0, 1)."""
     backend = backend_for_device(device)
-    array = backend.rand(_shape_args(shape), np.dtype(dtype or float32))
+    array = backend.rand(shape_args(shape), np.dtype(dtype or float32))
     return Tensor(array, requires_grad=requires_grad)
 
 

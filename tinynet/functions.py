@@ -5,14 +5,16 @@ from typing import Any, Sequence
 
 from . import ops
 from .backend import backend_of
-from .tensor import Tensor, _axes, _pair
+from .arguments import axes
+from .tensor import Tensor
+from .tensor_math import pair
 
 
 def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None:
-        return _pair(like, x)[1]
+        return pair(like, x)[1]
     return Tensor(x)
 
 
@@ -22,7 +24,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat needs at least one tensor")
     first = tensors[0]
-    axis = _axes(first, dim, None)[0]
+    axis = axes(first, dim, None)[0]
     for t in tensors[1:]:
         if t.ndim != first.ndim or any(a != b for i, (a, b) in
                                        enumerate(zip(t.shape, first.shape)) if i != axis):

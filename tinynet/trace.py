@@ -7,7 +7,7 @@
 For each node the row holds the op, its output's shape, the gradient dL/d(output) that
 reaches it (shape and L2 norm) and, for each input, the gradient passed on (shape and norm;
 None for an input that needs no gradient, such as labels). The engine calls the hooks in
-``autograd._backward_hooks`` after each node's backward; when no trace is active that list
+``autograd.backward_hooks`` after each node's backward; when no trace is active that list
 is empty and costs one falsy check per node.
 """
 from __future__ import annotations
@@ -101,8 +101,8 @@ def trace_backward() -> Iterator[BackwardTrace]:
     """
     trace = BackwardTrace()
     hook = trace.hook  # one bound method object, so remove() finds exactly this one
-    autograd._backward_hooks.append(hook)
+    autograd.backward_hooks.append(hook)
     try:
         yield trace
     finally:
-        autograd._backward_hooks.remove(hook)
+        autograd.backward_hooks.remove(hook)

@@ -5,13 +5,14 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import functional as F
+from .functional.checks import check_reduction
 from .module import Module
 
 
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        F._check_reduction(reduction)
+        check_reduction(reduction)
         self.reduction = reduction
 
     def extra_repr(self) -> str:

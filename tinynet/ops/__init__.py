@@ -1,6 +1,12 @@
-"""The differentiable ops: one small Function subclass each, forward and backward on arrays."""
-from .arithmetic import Add, Div, MatMul, Maximum, Mul, Neg, Pow, PowScalar, Sub, Where
+"""The differentiable ops: one small Function subclass each, forward and backward on arrays.
+
+Every graph node of tinynet is defined here, one family per file."""
+from .arithmetic import Add, Div, Maximum, Mul, Neg, Pow, PowScalar, Sub, Where
+from .convert import Cast, ToDevice
+from .cross_entropy import NLLLoss, SoftmaxCrossEntropy
+from .loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, MSELoss
+from .matmul import Linear, MatMul
 from .reduce import Max, Mean, Sum
 from .shape import Cat, GetItem, Permute, Reshape, Stack
-from .unary import Abs, Clip, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh
-from .convert import Cast, ToDevice
+from .softmax import LogSoftmax, Softmax
+from .unary import Abs, Clip, Dropout, Exp, Log, ReLU, Sigmoid, Sqrt, Tanh

@@ -1,4 +1,4 @@
-"""Binary ops: + - * / ** @, maximum and where.
+"""Binary elementwise ops: + - * / **, maximum and where.
 
 Each op returns its gradient at the broadcast shape of the output; the engine sums it back
 to each input's shape (``autograd.unbroadcast``), so no op here thinks about broadcasting.
@@ -6,7 +6,8 @@ Nothing is computed for an input that needs no gradient (``needs_input_grad``).
 """
 from __future__ import annotations
 
-from ..autograd import Function, _xp
+from ..autograd import Function
+from ..backend import array_module
 
 
 class Add(Function):
@@ -66,7 +67,7 @@ class Pow(Function):
         return self.y
 
     def backward(self, gy):
-        xp = _xp(gy)
+        xp = array_module(gy)
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = gy * self.b * self.a ** (self.b - 1)  # d/da a^b = b a^(b-1)
@@ -104,53 +105,6 @@ class Neg(Function):
         return (-gy,)
 
 
-class MatMul(Function):
-    """y = a @ b with NumPy's rules: vectors are promoted to matrices and stacks broadcast.
-
-    dL/da = gy @ b^T and dL/db = a^T @ gy, on the promoted shapes.
-    """
-
-    __slots__ = ("a", "b")
-
-    def forward(self, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul needs tensors of at least one dimension, got shapes "
-                             f"{tuple(a.shape)} and {tuple(b.shape)}; use * for scalars")
-        k_a = a.shape[-1]
-        k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
-        if k_a != k_b:
-            raise ValueError(f"matmul shape mismatch: {tuple(a.shape)} @ {tuple(b.shape)} "
-                             f"({k_a} != {k_b})")
-        self.a, self.b = a, b
-        return a @ b
-
-    def backward(self, gy):
-        xp = _xp(gy)
-        a, b = self.a, self.b
-        # Promote vectors as forward did, so one pair of formulas covers every case.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = gy
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, axis=-1)
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, axis=-2)
-        ga = gb = None
-        if self.needs_input_grad[0]:
-            ga = g2 @ xp.matrix_transpose(b2)
-            if a.ndim == 1:
-                ga = xp.reshape(ga, ga.shape[:-2] + (ga.shape[-1],))
-                if ga.ndim > 1:  # a was broadcast over the stack: sum it back
-                    ga = xp.sum(ga, axis=tuple(range(ga.ndim - 1)))
-        if self.needs_input_grad[1]:
-            gb = xp.matrix_transpose(a2) @ g2
-            if b.ndim == 1:
-                gb = xp.reshape(gb, gb.shape[:-1])
-                if gb.ndim > 1:
-                    gb = xp.sum(gb, axis=tuple(range(gb.ndim - 1)))
-        return ga, gb
-
-
 class Maximum(Function):
     """y = max(a, b) elementwise; where a == b the gradient is split evenly, as in PyTorch."""
 
@@ -158,10 +112,10 @@ class Maximum(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _xp(a).maximum(a, b)
+        return array_module(a).maximum(a, b)
 
     def backward(self, gy):
-        xp = _xp(gy)
+        xp = array_module(gy)
         a, b = self.a, self.b
         share_a = xp.astype(a > b, gy.dtype) + xp.astype(a == b, gy.dtype) * 0.5
         ga = gy * share_a if self.needs_input_grad[0] else None
@@ -176,10 +130,10 @@ class Where(Function):
 
     def forward(self, a, b, cond):
         self.cond = cond
-        return _xp(a).where(cond, a, b)
+        return array_module(a).where(cond, a, b)
 
     def backward(self, gy):
-        xp = _xp(gy)
+        xp = array_module(gy)
         zero = xp.zeros_like(gy)
         ga = xp.where(self.cond, gy, zero) if self.needs_input_grad[0] else None
         gb = xp.where(self.cond, zero, gy) if self.needs_input_grad[1] else None

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function, _xp
+from ..autograd import Function
+from ..backend import array_module
 
 
 def _expand(gy, shape, axes, keepdims):
     """gy of a reduction over ``axes`` -> broadcast back to the input ``shape``."""
-    xp = _xp(gy)
+    xp = array_module(gy)
     if not keepdims:
         kept = tuple(1 if (axes is None or i in axes) else n for i, n in enumerate(shape))
         gy = xp.reshape(gy, kept)
@@ -24,7 +25,7 @@ class Sum(Function):
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return _xp(x).sum(x, axis=axes, keepdims=keepdims)
+        return array_module(x).sum(x, axis=axes, keepdims=keepdims)
 
     def backward(self, gy):
         return (_expand(gy, self.shape, self.axes, self.keepdims),)
@@ -35,7 +36,7 @@ class Mean(Function):
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return _xp(x).mean(x, axis=axes, keepdims=keepdims)
+        return array_module(x).mean(x, axis=axes, keepdims=keepdims)
 
     def backward(self, gy):
         axes = range(len(self.shape)) if self.axes is None else self.axes
@@ -50,7 +51,7 @@ class Max(Function):
     __slots__ = ("x", "y", "axes", "keepdims")
 
     def forward(self, x, axes, keepdims):
-        xp = _xp(x)
+        xp = array_module(x)
         if x.size == 0:
             raise ValueError(f"max of an empty tensor of shape {tuple(x.shape)} is undefined")
         self.x, self.axes, self.keepdims = x, axes, keepdims
@@ -58,7 +59,7 @@ class Max(Function):
         return self.y if keepdims else xp.reshape(self.y, _reduced_shape(x.shape, axes))
 
     def backward(self, gy):
-        xp = _xp(gy)
+        xp = array_module(gy)
         is_max = xp.astype(self.x == self.y, gy.dtype)
         count = xp.sum(is_max, axis=self.axes, keepdims=True)
         return (is_max * (xp.reshape(gy, self.y.shape) / count),)

@@ -5,8 +5,8 @@ inverse permutation, scatter it into zeros, or split it.
 """
 from __future__ import annotations
 
-from ..autograd import Function, _xp
-from ..backend import backend_of, pick
+from ..autograd import Function
+from ..backend import array_module, backend_of
 
 
 class Reshape(Function):
@@ -14,10 +14,10 @@ class Reshape(Function):
 
     def forward(self, x, shape):
         self.shape = x.shape
-        return _xp(x).reshape(x, shape)
+        return array_module(x).reshape(x, shape)
 
     def backward(self, gy):
-        return (_xp(gy).reshape(gy, self.shape),)
+        return (array_module(gy).reshape(gy, self.shape),)
 
 
 class Permute(Function):
@@ -25,11 +25,11 @@ class Permute(Function):
 
     def forward(self, x, axes):
         self.axes = axes
-        return _xp(x).permute_dims(x, axes)
+        return array_module(x).permute_dims(x, axes)
 
     def backward(self, gy):
         inverse = tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__))
-        return (_xp(gy).permute_dims(gy, inverse),)
+        return (array_module(gy).permute_dims(gy, inverse),)
 
 
 class GetItem(Function):
@@ -40,7 +40,7 @@ class GetItem(Function):
 
     def forward(self, x, index, advanced):
         self.shape, self.index, self.advanced = x.shape, index, advanced
-        return pick(x, index)
+        return backend_of(x).getitem(x, index)
 
     def backward(self, gy):
         backend = backend_of(gy)
@@ -57,7 +57,7 @@ class Cat(Function):
 
     def forward(self, *arrays, axis):
         self.axis, self.sizes = axis, [a.shape[axis] for a in arrays]
-        return _xp(arrays[0]).concat(arrays, axis=axis)
+        return array_module(arrays[0]).concat(arrays, axis=axis)
 
     def backward(self, gy):
         grads, start = [], 0
@@ -73,7 +73,7 @@ class Stack(Function):
 
     def forward(self, *arrays, axis):
         self.axis = axis
-        return _xp(arrays[0]).stack(arrays, axis=axis)
+        return array_module(arrays[0]).stack(arrays, axis=axis)
 
     def backward(self, gy):
         before = (slice(None),) * self.axis

@@ -1,18 +1,19 @@
-"""Elementwise ops of one tensor: exp log sqrt abs tanh sigmoid relu clip.
+"""Elementwise ops of one tensor: exp log sqrt abs tanh sigmoid relu clip, and dropout.
 
 Ops whose derivative is a function of their output (exp, sqrt, tanh, sigmoid) save the
 output; the others save the input.
 """
 from __future__ import annotations
 
-from ..autograd import Function, _xp
+from ..autograd import Function
+from ..backend import array_module, backend_of
 
 
 class Exp(Function):
     __slots__ = ("y",)  # d/dx e^x = e^x: the output is all backward needs
 
     def forward(self, x):
-        self.y = _xp(x).exp(x)
+        self.y = array_module(x).exp(x)
         return self.y
 
     def backward(self, gy):
@@ -24,7 +25,7 @@ class Log(Function):
 
     def forward(self, x):
         self.x = x
-        return _xp(x).log(x)
+        return array_module(x).log(x)
 
     def backward(self, gy):
         return (gy / self.x,)  # d/dx log x = 1/x
@@ -34,7 +35,7 @@ class Sqrt(Function):
     __slots__ = ("y",)
 
     def forward(self, x):
-        self.y = _xp(x).sqrt(x)
+        self.y = array_module(x).sqrt(x)
         return self.y
 
     def backward(self, gy):
@@ -46,17 +47,17 @@ class Abs(Function):
 
     def forward(self, x):
         self.x = x
-        return _xp(x).abs(x)
+        return array_module(x).abs(x)
 
     def backward(self, gy):
-        return (gy * _xp(gy).sign(self.x),)  # sign(0) = 0, as in PyTorch
+        return (gy * array_module(gy).sign(self.x),)  # sign(0) = 0, as in PyTorch
 
 
 class Tanh(Function):
     __slots__ = ("y",)
 
     def forward(self, x):
-        self.y = _xp(x).tanh(x)
+        self.y = array_module(x).tanh(x)
         return self.y
 
     def backward(self, gy):
@@ -68,7 +69,7 @@ class Sigmoid(Function):
 
     def forward(self, x):
         # 1/(1+e^-x) overflows e^-x for x << 0; the tanh form is exact and never overflows.
-        xp = _xp(x)
+        xp = array_module(x)
         self.y = xp.tanh(x * 0.5) * 0.5 + 0.5
         return self.y
 
@@ -80,12 +81,12 @@ class ReLU(Function):
     __slots__ = ("y",)  # the output: y > 0 exactly where x > 0, all backward needs
 
     def forward(self, x):
-        self.y = _xp(x).maximum(x, 0.0)
+        self.y = array_module(x).maximum(x, 0.0)
         return self.y
 
     def backward(self, gy):
         # A float mask and a product: much faster than xp.where on NumPy, and portable.
-        return (gy * _xp(gy).astype(self.y > 0, gy.dtype),)  # relu'(0) = 0, as in PyTorch
+        return (gy * array_module(gy).astype(self.y > 0, gy.dtype),)  # relu'(0) = 0, as in PyTorch
 
 
 class Clip(Function):
@@ -94,7 +95,7 @@ class Clip(Function):
     __slots__ = ("mask",)
 
     def forward(self, x, lo, hi):
-        xp = _xp(x)
+        xp = array_module(x)
         inside = None
         y = x
         if lo is not None:
@@ -109,3 +110,22 @@ class Clip(Function):
 
     def backward(self, gy):
         return (gy if self.mask is None else gy * self.mask,)
+
+
+class Dropout(Function):
+    """y = x · m, with m = 1/(1-p) where a uniform draw is >= p, else 0.
+
+    dL/dx = gy · m: the same mask, so the gradient flows exactly where the value did.
+    """
+
+    __slots__ = ("mask",)
+
+    def forward(self, x, p):
+        backend = backend_of(x)
+        keep = backend.rand(x.shape, x.dtype) >= p
+        scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # p = 1 drops everything
+        self.mask = backend.xp.astype(keep, x.dtype) * scale
+        return x * self.mask
+
+    def backward(self, gy):
+        return (gy * self.mask,)

@@ -1,0 +1,96 @@
+"""The Backend base class: an array namespace plus the few helpers that differ between
+array libraries. Each concrete backend (``numpy_backend.py``, ``cupy_backend.py``,
+``strict_backend.py``) overrides only what its library does differently."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from .host import host_dtype
+
+
+class Backend:
+    """An array library plus the helpers that differ between libraries.
+
+    Attributes:
+        name: ``"numpy"``, ``"cupy"`` or ``"strict"``.
+        xp: the array namespace (array API functions: ``xp.exp``, ``xp.sum``, ...).
+        device: the device string tensors on this backend report (``"cpu"``, ``"cuda:0"``).
+    """
+
+    name = "abstract"
+
+    def __init__(self, xp: Any, device: str):
+        self.xp = xp
+        self.device = device
+        self.rng = np.random.default_rng()
+
+    def __repr__(self) -> str:
+        return f"Backend({self.name!r}, device={self.device!r})"
+
+    # ---- host transfer -------------------------------------------------------------
+    def asarray(self, obj: Any, dtype: Any = None) -> Any:
+        """Host data (NumPy array, list, number) -> an array on this backend's device."""
+        raise NotImplementedError
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """An array of this backend -> a NumPy array on the host."""
+        raise NotImplementedError
+
+    def owns(self, a: Any) -> bool:
+        """True when ``a`` is an array of this backend."""
+        raise NotImplementedError
+
+    # ---- helpers the array API standard does not have ------------------------------
+    def astype(self, a: Any, dtype: Any) -> Any:
+        return a.astype(dtype, copy=False)
+
+    def getitem(self, a: Any, index: Any) -> Any:
+        """``a[index]`` with NumPy's indexing rules (a lone integer array picks rows)."""
+        return a[index]
+
+    def scatter_add(self, target: Any, index: Any, values: Any) -> None:
+        """``target[index] += values`` in place, with repeated indices accumulating."""
+        raise NotImplementedError
+
+    def owns_memory(self, a: Any) -> bool:
+        """True when ``a`` is certainly not a view of another array (so it may be kept and
+        updated in place as a gradient). False when unsure."""
+        return getattr(a, "base", True) is None
+
+    def zeros(self, shape: tuple, dtype: Any) -> Any:
+        return self.xp.zeros(shape, dtype=self.dtype(dtype))
+
+    def dtype(self, name: Any) -> Any:
+        """A dtype of this backend from a name or a NumPy dtype (``"float32"``)."""
+        return np.dtype(name)
+
+    def foreach(self, jobs: list) -> None:
+        """Run ``kernel(*arrays)`` for each ``(kernel, arrays)`` job: elementwise in-place
+        updates of same-shape arrays, such as an optimizer step."""
+        for kernel, arrays in jobs:
+            kernel(*arrays)
+
+    # ---- random numbers --------------------------------------------------------------
+    def manual_seed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def get_rng_state(self) -> np.ndarray:
+        """The generator's state as bytes (uint8), for checkpoints."""
+        text = json.dumps(self.rng.bit_generator.state)
+        return np.frombuffer(text.encode(), dtype=np.uint8).copy()
+
+    def set_rng_state(self, state: Any) -> None:
+        state = json.loads(bytes(np.asarray(state, dtype=np.uint8)).decode())
+        generator = getattr(np.random, state["bit_generator"])()
+        generator.state = state
+        self.rng = np.random.Generator(generator)
+
+    def randn(self, shape: tuple, dtype: Any) -> Any:
+        return self.asarray(self.rng.standard_normal(shape, dtype=host_dtype(dtype)))
+
+    def rand(self, shape: tuple, dtype: Any) -> Any:
+        """Uniform numbers in [0, 1)."""
+        return self.asarray(self.rng.random(shape, dtype=host_dtype(dtype)))

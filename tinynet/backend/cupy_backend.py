@@ -1,0 +1,58 @@
+"""The CuPy backend (device ``"cuda"`` / ``"cuda:N"``): NVIDIA GPUs, an optional install."""
+from __future__ import annotations
+
+from .base import Backend
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+
+    def __init__(self, device_id: int = 0):
+        try:
+            import cupy
+            import array_api_compat.cupy as cupy_xp
+        except ImportError as exc:
+            raise RuntimeError(
+                "the CuPy backend needs CuPy, which is not installed: "
+                "pip install 'tinynet[cuda12]' (or [cuda13]) on a machine with an NVIDIA GPU"
+            ) from exc
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # CUDA driver missing or broken
+            raise RuntimeError(f"CuPy is installed but no CUDA GPU is usable: {exc}") from exc
+        if not 0 <= device_id < count:
+            raise RuntimeError(f"device cuda:{device_id} requested, but {count} CUDA GPU(s) found")
+        super().__init__(cupy_xp, f"cuda:{device_id}")
+        self.cupy = cupy
+        self.device_id = device_id
+        self.gpu_rng = cupy.random.default_rng()
+
+    def asarray(self, obj, dtype=None):
+        with self.cupy.cuda.Device(self.device_id):
+            return self.cupy.asarray(obj, dtype=dtype)
+
+    def to_numpy(self, a):
+        return self.cupy.asnumpy(a)
+
+    def owns(self, a):
+        return isinstance(a, self.cupy.ndarray) and a.device.id == self.device_id
+
+    def scatter_add(self, target, index, values):
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+
+    def manual_seed(self, seed):
+        super().manual_seed(seed)
+        self.gpu_rng = self.cupy.random.default_rng(seed)
+
+    def set_rng_state(self, state):
+        super().set_rng_state(state)
+        self.gpu_rng = self.cupy.random.default_rng(int(self.rng.integers(2 ** 63)))
+
+    def randn(self, shape, dtype):
+        with self.cupy.cuda.Device(self.device_id):
+            return self.gpu_rng.standard_normal(shape, dtype=dtype)
+
+    def rand(self, shape, dtype):
+        with self.cupy.cuda.Device(self.device_id):
+            return self.gpu_rng.random(shape, dtype=dtype)

@@ -1,0 +1,74 @@
+"""The strict test backend (device ``"strict"``): array-api-strict on a non-CPU device.
+
+It refuses conversion to NumPy and mixing with host arrays, exactly as CuPy does, and
+allows only what the array API standard allows, so the test suite run on it proves that
+no code path bypasses the backend. It is for tests, not speed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend
+
+
+class StrictBackend(Backend):
+    """array-api-strict on its non-CPU device: a stand-in for a GPU in tests."""
+
+    name = "strict"
+
+    def __init__(self):
+        try:
+            import array_api_strict
+        except ImportError as exc:
+            raise RuntimeError(
+                "the strict test backend needs array-api-strict: pip install 'tinynet[test]'"
+            ) from exc
+        super().__init__(array_api_strict, "strict")
+        self.strict_device = array_api_strict.Device("device1")
+        self.array_type = array_api_strict._array_object.Array
+
+    def asarray(self, obj, dtype=None):
+        if isinstance(obj, np.ndarray) and not obj.flags.c_contiguous:
+            obj = np.ascontiguousarray(obj)
+        if dtype is not None:
+            dtype = self.dtype(dtype)
+        return self.xp.asarray(obj, dtype=dtype, device=self.strict_device)
+
+    def to_numpy(self, a):
+        return np.asarray(a.to_device(self.xp.Device("CPU_DEVICE")))
+
+    def owns(self, a):
+        return isinstance(a, self.array_type) and a.device == self.strict_device
+
+    def zeros(self, shape, dtype):
+        return self.xp.zeros(shape, dtype=self.dtype(dtype), device=self.strict_device)
+
+    def astype(self, a, dtype):
+        return self.xp.astype(a, self.dtype(dtype), copy=False)
+
+    def dtype(self, name):
+        if not isinstance(name, (str, np.dtype, type)):
+            return name  # already a strict dtype
+        return getattr(self.xp, np.dtype(name).name)
+
+    def getitem(self, a, index):
+        """The standard allows integer arrays only when every axis gets one: a lone integer
+        array picks rows through ``take`` instead."""
+        xp = self.xp
+        if hasattr(index, "dtype") and a.ndim > 1 and xp.isdtype(index.dtype, "integral"):
+            flat = xp.take(a, xp.reshape(index, (-1,)), axis=0)
+            return xp.reshape(flat, tuple(index.shape) + tuple(a.shape[1:]))
+        return a[index]
+
+    def scatter_add(self, target, index, values):
+        # The standard has no scatter: find the flat position of every indexed element,
+        # then add a one-hot matrix product. Slow, exact, and only for tests.
+        xp = self.xp
+        size = 1
+        for n in target.shape:
+            size *= n
+        every = xp.arange(size, device=self.strict_device)
+        positions = xp.reshape(self.getitem(xp.reshape(every, target.shape), index), (-1,))
+        onehot = positions[:, None] == every[None, :]
+        flat = xp.reshape(values, (1, -1)) @ xp.astype(onehot, target.dtype)
+        target += xp.reshape(flat, target.shape)

@@ -1,0 +1,108 @@
+"""The fused softmax cross-entropy and the negative log-likelihood: one target distribution q.
+
+Both losses build q, the distribution the prediction is compared with (one-hot or given
+probabilities, smoothed, masked for ignore_index, weighted), in ``target_distribution``;
+each is then one formula in q. The arguments were checked in ``nn.functional``. See
+docs/cross_entropy.md for the derivation.
+"""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import array_module
+from .loss import grad_scale, reduce_loss
+from .softmax import class_sum, log_softmax
+
+
+def target_distribution(xp, x, target, axis, weight, ignore_index, label_smoothing):
+    """The distribution q that the loss compares softmax(x) with, and the mean's denominator.
+
+        q = w_c · ((1 - ε) · t + ε / C · valid)
+
+    t is the one-hot of the class index (a zero row where the target is ``ignore_index``) or
+    the given probabilities; ε is the label smoothing, w the class weights (1 if None), and
+    valid is 0 for ignored samples. The mean divides by Σ_n w[y_n] over the samples not
+    ignored (PyTorch's weighted mean) for class indices, by the number of samples for
+    probabilities.
+    """
+    n_classes = x.shape[axis]
+    class_shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))
+    w = None if weight is None else xp.reshape(weight, class_shape)
+    if xp.isdtype(target.dtype, "integral"):
+        y = xp.reshape(target, x.shape[:axis] + (1,) + x.shape[axis + 1:])
+        classes = xp.reshape(xp.arange(n_classes, dtype=y.dtype, device=y.device), class_shape)
+        valid = y != ignore_index
+        t = xp.astype((y == classes) & valid, x.dtype)  # one-hot by comparison: no loop
+        q = t if w is None else t * w
+        denominator = xp.sum(q)  # Σ_n w[y_n] over the samples not ignored
+    else:
+        valid = None
+        q = target if w is None else target * w
+        denominator = x.size // n_classes if n_classes else 0
+    if label_smoothing:
+        uniform = label_smoothing / n_classes
+        if valid is not None:
+            uniform = xp.astype(valid, x.dtype) * uniform
+        q = q * (1.0 - label_smoothing) + (uniform if w is None else uniform * w)
+    return q, denominator
+
+
+class SoftmaxCrossEntropy(Function):
+    """Softmax, log and the pick of the target as one node (it never forms log(0)).
+
+        loss_n = -Σ_c q_nc · log_softmax(x)_nc          (q from ``target_distribution``)
+        dL/dx  = (softmax(x) · Σ_c q_nc - q) · g        g = gy, or gy / denominator for "mean"
+        dL/dt  = -(1 - ε) · w · log_softmax(x) · g      (probability targets that need it)
+
+    For a one-hot q without weights this is the familiar (softmax - onehot) / N.
+    """
+
+    __slots__ = ("logp", "q", "denominator", "reduction", "axis", "t_scale")
+
+    def forward(self, x, target, weight, ignore_index, label_smoothing, reduction):
+        xp = array_module(x)
+        axis = 0 if x.ndim == 1 else 1
+        logp = log_softmax(xp, x, axis)
+        q, denominator = target_distribution(xp, x, target, axis, weight, ignore_index,
+                                             label_smoothing)
+        self.logp, self.q, self.denominator = logp, q, denominator
+        self.reduction, self.axis = reduction, axis
+        if self.needs_input_grad[1]:  # dq/dt = (1 - ε) · w
+            self.t_scale = 1.0 - label_smoothing
+            if weight is not None:
+                class_shape = tuple(-1 if i == axis else 1 for i in range(x.ndim))
+                self.t_scale = xp.reshape(weight, class_shape) * self.t_scale
+        # Only classes with q > 0 count: a masked-out class (logit -inf, log_softmax -inf)
+        # with q = 0 must add 0, not 0 * -inf = nan.
+        terms = q * xp.where(q != 0, logp, 0.0)
+        return -reduce_loss(xp, terms, reduction, denominator, axis)
+
+    def backward(self, gy):
+        xp, q = array_module(gy), self.q
+        g = grad_scale(xp, gy, self.reduction, self.denominator, self.axis)
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            gx = (xp.exp(self.logp) * class_sum(xp, q, self.axis) - q) * g
+        if self.needs_input_grad[1]:
+            gt = -(self.logp * self.t_scale) * g
+        return gx, gt
+
+
+class NLLLoss(Function):
+    """loss_n = -Σ_c q_nc · x_nc = -w[y_n] · x[n, y_n] (0 where ignored), x log-probabilities.
+    dL/dx = -q · g, with q = w · onehot from ``target_distribution``."""
+
+    __slots__ = ("q", "denominator", "reduction", "axis")
+
+    def forward(self, x, target, weight, ignore_index, reduction):
+        xp = array_module(x)
+        axis = 0 if x.ndim == 1 else 1
+        q, denominator = target_distribution(xp, x, target, axis, weight, ignore_index, 0.0)
+        self.q, self.denominator, self.reduction, self.axis = q, denominator, reduction, axis
+        picked = xp.where(q != 0, x, 0.0)  # only the targets: a -inf (log 0) elsewhere is harmless
+        return -reduce_loss(xp, q * picked, reduction, denominator, axis)
+
+    def backward(self, gy):
+        g = grad_scale(array_module(gy), gy, self.reduction, self.denominator, self.axis)
+        return -self.q * g, None
+
+
