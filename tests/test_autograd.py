@@ -155,3 +155,107 @@ def test_in_place_update_under_no_grad(backend):
     np.testing.assert_allclose(w.numpy(), [0.0, 0.0])
     with pytest.raises(RuntimeError, match="in-place -= on a tensor that requires grad"):
         w -= 1.0
+
+
+# ---- the engine's own checks: a wrong op is caught, named, and never silently accepted ----
+from tinynet.autograd import Function  # noqa: E402
+from tinynet.backend import array_module  # noqa: E402
+
+
+class _TransposedGradient(Function):
+    """A deliberately wrong op: y = x, but backward returns gy transposed."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        return x * 1
+
+    def backward(self, gy):
+        return (array_module(gy).permute_dims(gy, (1, 0)),)
+
+
+class _FlattenedGradient(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return x * 1
+
+    def backward(self, gy):
+        return (array_module(gy).reshape(gy, (-1,)),)
+
+
+class _Float64Gradient(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return x * 1
+
+    def backward(self, gy):
+        return (array_module(gy).astype(gy, array_module(gy).float64),)
+
+
+class _TooManyGradients(Function):
+    __slots__ = ()
+
+    def forward(self, x):
+        return x * 1
+
+    def backward(self, gy):
+        return gy, gy
+
+
+@pytest.mark.parametrize("op,match", [
+    (_TransposedGradient, r"_TransposedGradient.backward returned a gradient of shape "
+                          r"\(4, 3\).*input of shape \(3, 4\)"),
+    (_FlattenedGradient, r"_FlattenedGradient.backward returned a gradient of shape \(12,\)"),
+    (_Float64Gradient, r"_Float64Gradient.backward returned .*dtype float64.*float32"),
+    (_TooManyGradients, r"_TooManyGradients.backward returned 2 gradients for 1 inputs"),
+])
+def test_a_wrong_gradient_raises_and_names_the_op(backend, op, match):
+    x = tn.tensor(np.arange(12.0, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    y = op.apply(x)
+    with pytest.raises(RuntimeError, match=match):
+        (y * 2).sum().backward()     # also when the wrong op is not the last node
+    assert x.grad is None, "a wrong gradient must not reach .grad"
+
+
+def test_broadcast_gradients_are_summed_not_reshaped(backend):
+    """unbroadcast sums the leading and the stretched axes and nothing else."""
+    from tinynet.autograd import unbroadcast
+    g = tn.tensor(np.arange(24.0).reshape(2, 3, 4)).data
+    np.testing.assert_array_equal(tn.Tensor(unbroadcast(g, (3, 1))).numpy(),
+                                  np.arange(24.0).reshape(2, 3, 4).sum((0, 2))[:, None])
+    assert tuple(unbroadcast(g, (4, 3)).shape) != (4, 3)   # no reshape to a wrong shape
+    assert tuple(unbroadcast(g, ()).shape) == ()
+
+
+def test_function_subclass_without_slots_is_refused():
+    with pytest.raises(TypeError, match="Leaky must declare __slots__"):
+        class Leaky(Function):          # would keep its saved arrays after backward
+            def forward(self, x):
+                self.x = x
+                return x * x
+
+            def backward(self, gy):
+                return (2 * self.x * gy,)
+
+
+def test_saved_arrays_of_every_op_are_freed(backend):
+    """After backward every node's slots are None: nothing an op saved outlives the pass."""
+    import tinynet.nn.functional as F
+    x = tn.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    w = tn.tensor(np.ones((5, 4), np.float32), requires_grad=True)
+    h = F.dropout(F.linear(x, w).tanh() * x.sum(), 0.3).softmax(-1)
+    loss = F.cross_entropy(h * 3, tn.tensor([0, 1, 4])) + (h ** 2).mean() + h.max()
+    nodes, stack = [], [loss]
+    while stack:
+        t = stack.pop()
+        if t.grad_fn is not None and t.grad_fn not in nodes:
+            nodes.append(t.grad_fn)
+            stack.extend(t.grad_fn.inputs)
+    loss.backward()
+    from tinynet.autograd import _saved_slots
+    for node in nodes:
+        assert node.inputs is None
+        for slot in _saved_slots(type(node)):
+            assert getattr(node, slot) is None, f"{node.name}.{slot} kept after backward"
