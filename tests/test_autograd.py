@@ -222,7 +222,7 @@ def test_a_wrong_gradient_raises_and_names_the_op(backend, op, match):
 def test_broadcast_gradients_are_summed_not_reshaped(backend):
     """unbroadcast sums the leading and the stretched axes and nothing else."""
     from tinynet.autograd import unbroadcast
-    g = tn.tensor(np.arange(24.0).reshape(2, 3, 4)).data
+    g = tn.tensor(np.arange(24.0).reshape(2, 3, 4)).array
     np.testing.assert_array_equal(tn.Tensor(unbroadcast(g, (3, 1))).numpy(),
                                   np.arange(24.0).reshape(2, 3, 4).sum((0, 2))[:, None])
     assert tuple(unbroadcast(g, (4, 3)).shape) != (4, 3)   # no reshape to a wrong shape

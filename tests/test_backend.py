@@ -37,9 +37,9 @@ def test_strict_arrays_refuse_numpy():
     """The reason the strict backend exists: any hidden host conversion fails loudly."""
     x = tn.ones(3, device="strict")
     with pytest.raises((RuntimeError, TypeError, ValueError)):
-        np.asarray(x.data)
+        np.asarray(x.array)
     with pytest.raises((RuntimeError, TypeError, ValueError)):
-        x.data + np.ones(3, np.float32)
+        x.array + np.ones(3, np.float32)
 
 
 @needs_strict

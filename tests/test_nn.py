@@ -108,7 +108,7 @@ def test_state_dict_is_ordered_detached_and_shares_data():
     assert list(sd) == [name for name, _ in net.named_parameters()]
     for name, p in net.named_parameters():
         assert not sd[name].requires_grad and sd[name].grad_fn is None
-        assert np.shares_memory(sd[name].data, p.data)
+        assert np.shares_memory(sd[name].array, p.array)
 
 
 @pytest.mark.parametrize("as_numpy", [True, False], ids=["arrays", "tensors"])
@@ -125,7 +125,7 @@ def test_load_state_dict_copies_into_existing_parameters(backend, as_numpy):
         np.testing.assert_array_equal(to_numpy(q), to_numpy(p), err_msg=name)
         assert q.dtype == np.float32 and q.device == backend.device and q.requires_grad
     # A copy, not an alias: changing the source in place afterwards leaves the model alone.
-    source = sd["0.weight"] if as_numpy else sd["0.weight"].data
+    source = sd["0.weight"] if as_numpy else sd["0.weight"].array
     source[...] = 7
     assert not np.any(to_numpy(dst[0].weight) == 7)
 

@@ -118,12 +118,12 @@ def test_adam_default_eps_and_defaults():
 ])
 def test_updates_in_place_keep_float32_and_leave_grad(backend, make):
     p = _param(np.linspace(-1, 1, 6).reshape(2, 3))
-    array = p.data
+    array = p.array
     opt = make([p])
     for _ in range(2):
         p.grad = tn.tensor(np.full((2, 3), 0.5, dtype=np.float32))
         opt.step()
-        assert p.data is array  # the same array, updated in place
+        assert p.array is array  # the same array, updated in place
         assert p.dtype == np.float32
         np.testing.assert_array_equal(to_numpy(p.grad), np.full((2, 3), 0.5))
     for value in opt.state[p].values():
@@ -150,9 +150,9 @@ def test_zero_grad_both_ways(backend):
     p, q = _param([1.0, 2.0]), _param([3.0])
     opt = optim.SGD([p, q], lr=0.1)
     p.grad = tn.tensor(np.array([5.0, 6.0], dtype=np.float32))
-    grad_array = p.grad.data
+    grad_array = p.grad.array
     opt.zero_grad(set_to_none=False)
-    assert p.grad.data is grad_array  # zeroed in place
+    assert p.grad.array is grad_array  # zeroed in place
     np.testing.assert_array_equal(to_numpy(p.grad), [0.0, 0.0])
     assert q.grad is None
     opt.zero_grad()

@@ -74,7 +74,7 @@ def test_round_trip_of_a_training_checkpoint(backend, tmp_path):
 
 
 def test_backend_arrays_come_back_on_the_load_backend(backend, tmp_path):
-    raw = tn.tensor(np.array([1.5, math.nan, math.inf], np.float32)).data
+    raw = tn.tensor(np.array([1.5, math.nan, math.inf], np.float32)).array
     save({"raw": raw}, tmp_path / "raw")
     loaded = load(tmp_path / "raw")["raw"]
     assert backend.owns(loaded)

@@ -57,3 +57,19 @@ def test_module_apply_add_module_register_parameter_and_delattr():
     del layer.scale
     assert "scale" not in layer.state_dict() and not hasattr(layer, "scale")
     assert model.double()[0].weight.dtype == np.float64
+
+
+def test_data_is_a_detached_tensor_sharing_storage(backend):
+    """PyTorch's .data: micrograd-style updates work and record nothing."""
+    p = tn.tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()
+    p.data += -0.1 * p.grad                         # Karpathy's update
+    assert isinstance(p.data, tn.Tensor) and not p.data.requires_grad
+    assert p.is_leaf and p.requires_grad and p.grad_fn is None
+    np.testing.assert_allclose(p.numpy(), [0.8, 1.6], rtol=1e-6)
+    view = p.data
+    view.array[0] = 5.0                              # shares storage with p
+    assert p.numpy()[0] == 5.0
+    (p * 3).sum().backward()                         # p still works in a graph
+    p.data = tn.zeros(3)                             # replace the values, any shape
+    assert p.shape == (3,) and p.requires_grad

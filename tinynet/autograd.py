@@ -79,14 +79,14 @@ class Function:
         The output is wrapped by the first input (``_wrap``), so the engine never names
         the Tensor class.
         """
-        kind = type(inputs[0].data)
+        kind = type(inputs[0].array)
         for t in inputs[1:]:
-            if type(t.data) is not kind:
+            if type(t.array) is not kind:
                 check_same_device(inputs)
         node = cls()
         needs = tuple([t._requires_grad for t in inputs])
         node.needs_input_grad = needs
-        result = inputs[0]._wrap(node.forward(*[t.data for t in inputs], **kwargs))
+        result = inputs[0]._wrap(node.forward(*[t.array for t in inputs], **kwargs))
         if _grad_enabled[0] and True in needs:
             node.inputs = inputs
             result._requires_grad = True
@@ -149,10 +149,10 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         for x, gx in zip(node.inputs, input_grads):
             if gx is None or not x._requires_grad:
                 continue
-            shape = x.data.shape
+            shape = x.array.shape
             if gx.shape != shape:
                 gx = unbroadcast(gx, shape)
-            if gx.shape != shape or gx.dtype != x.data.dtype:
+            if gx.shape != shape or gx.dtype != x.array.dtype:
                 raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
                                    f"{tuple(gx.shape)} and dtype {host_dtype(gx.dtype)} for "
                                    f"an input of shape {tuple(shape)} and dtype {x.dtype}")
@@ -163,7 +163,7 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                     owned = gx is not g and backend_of(gx).owns_memory(gx)
                     x.grad = x._wrap(gx if owned else array_module(gx).asarray(gx, copy=True))
                 else:
-                    x.grad.data += gx
+                    x.grad.array += gx
             elif x in grads:
                 grads[x] = grads[x] + gx
             else:

@@ -27,7 +27,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
     """
     target = backend_for_device(device)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     try:
         source = backend_of(data)
     except TypeError:

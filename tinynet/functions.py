@@ -51,11 +51,11 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         input = Tensor(input)
     a = _as_tensor(input, other if isinstance(other, Tensor) else None)
     b = _as_tensor(other, a)
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = condition.array if isinstance(condition, Tensor) else condition
     try:
         backend_of(cond)
     except TypeError:
-        cond = backend_of(a.data).asarray(cond)
+        cond = backend_of(a.array).asarray(cond)
     return ops.Where.apply(a, b, cond=cond)
 
 

@@ -53,18 +53,18 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
 
     for i in checked:
         x = inputs[i]
-        backend = backend_of(x.data)
-        analytic = np.zeros(x.shape) if x.grad is None else backend.to_numpy(x.grad.data)
+        backend = backend_of(x.array)
+        analytic = np.zeros(x.shape) if x.grad is None else backend.to_numpy(x.grad.array)
         numerical = np.zeros(x.shape)
-        host = backend.to_numpy(x.data).copy()
+        host = backend.to_numpy(x.array).copy()
         for idx in np.ndindex(*x.shape):
             original = host[idx]
             for sign in (1, -1):
                 host[idx] = original + sign * eps
-                x.data = backend.asarray(host.copy())
+                x.array = backend.asarray(host.copy())
                 numerical[idx] += sign * f() / (2 * eps)
             host[idx] = original
-        x.data = backend.asarray(host.copy())
+        x.array = backend.asarray(host.copy())
         error = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
         if error.size and error.max() > 0:
             worst = np.unravel_index(int(np.argmax(error)), x.shape)
@@ -79,8 +79,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
 
 def _float64(x: Any) -> Any:
     if isinstance(x, Tensor) and x.dtype.kind == "f":
-        copy = Tensor(backend_of(x.data).astype(x.data, "float64"))
-        copy.data = backend_of(copy.data).xp.asarray(copy.data, copy=True)
+        copy = Tensor(backend_of(x.array).astype(x.array, "float64"))
+        copy.array = backend_of(copy.array).xp.asarray(copy.array, copy=True)
         copy.requires_grad = x.requires_grad
         return copy
     return x
@@ -91,5 +91,5 @@ def _outputs(result: Any) -> list:
 
 
 def _to_like(values: np.ndarray, like: Tensor) -> Tensor:
-    backend = backend_of(like.data)
-    return Tensor(backend.astype(backend.asarray(values), like.data.dtype))
+    backend = backend_of(like.array)
+    return Tensor(backend.astype(backend.asarray(values), like.array.dtype))

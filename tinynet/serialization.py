@@ -96,7 +96,7 @@ def _encode(obj: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
         return {"type": "list" if isinstance(obj, list) else "tuple", "items": items}
     if isinstance(obj, Tensor):
         # to_numpy is the backend's host transfer; np.asarray would fail on GPU data
-        host = backend_of(obj.data).to_numpy(obj.data)
+        host = backend_of(obj.array).to_numpy(obj.array)
         return {"type": "tensor", "array": _add_array(host, path, arrays),
                 "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray):

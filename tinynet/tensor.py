@@ -23,6 +23,11 @@ from .tensor_shape import TensorShape
 class Tensor(TensorMath, TensorShape):
     """An n-dimensional array that can record how it was computed.
 
+    Attributes:
+        array: the backend array (NumPy, CuPy, array-api-strict) holding the values.
+        data: the same values as a Tensor outside the graph (PyTorch's ``.data``).
+        grad: dL/d(this tensor) after ``backward``, a Tensor, or None.
+
     Args:
         data: an array of a backend (NumPy, CuPy, array-api-strict), wrapped without a copy;
             or host data (list, number, NumPy array) put on the active backend. Use
@@ -30,12 +35,12 @@ class Tensor(TensorMath, TensorShape):
         requires_grad: whether ``backward`` should compute ``.grad`` for this tensor.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "__weakref__")
+    __slots__ = ("array", "grad", "_requires_grad", "_node", "name", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor calls Tensor's reflected operator
 
     def __init__(self, data: Any, requires_grad: bool = False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data.array
         elif isinstance(data, np.generic):  # NumPy reductions return scalars, not 0-d arrays
             data = np.asarray(data)
         elif not isinstance(data, np.ndarray):
@@ -43,7 +48,7 @@ class Tensor(TensorMath, TensorShape):
                 backend_of(data)
             except TypeError:
                 data = get_backend().asarray(host_array(data))
-        self.data = data
+        self.array = data
         self.grad: Tensor | None = None
         self._node: Function | None = None
         self.name: str | None = None
@@ -58,10 +63,22 @@ class Tensor(TensorMath, TensorShape):
         if isinstance(data, np.generic):  # NumPy reductions return scalars, not 0-d arrays
             data = np.asarray(data)
         t = object.__new__(Tensor)
-        t.data, t.grad, t._node, t.name, t._requires_grad = data, None, None, None, False
+        t.array, t.grad, t._node, t.name, t._requires_grad = data, None, None, None, False
         return t
 
     # ---- attributes ------------------------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """The values as a Tensor cut from the graph, sharing storage, as in PyTorch:
+        ``p.data += -lr * p.grad`` updates p in place and records nothing. (``array`` is
+        the backend array itself.)"""
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """``p.data = t`` makes p hold t's values (any shape), keeping p's graph flags."""
+        self.array = value.array if isinstance(value, Tensor) else Tensor(value).array
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad
@@ -79,19 +96,19 @@ class Tensor(TensorMath, TensorShape):
 
     @property
     def shape(self) -> tuple:
-        return tuple(self.data.shape)
+        return tuple(self.array.shape)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return host_dtype(self.data.dtype)
+        return host_dtype(self.array.dtype)
 
     @property
     def device(self) -> str:
-        return backend_of(self.data).device
+        return backend_of(self.array).device
 
     @property
     def is_leaf(self) -> bool:
@@ -125,27 +142,27 @@ class Tensor(TensorMath, TensorShape):
             raise RuntimeError("backward() called on a tensor that does not require grad "
                                "and has no graph: no input of its computation had "
                                "requires_grad=True (or it was computed under no_grad)")
-        backend = backend_of(self.data)
+        backend = backend_of(self.array)
         if grad is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(f"backward() without a grad argument needs a tensor with "
                                    f"one element, got shape {self.shape}; pass "
                                    "grad=ones of that shape or reduce it first (.sum())")
-            gy = backend.xp.ones_like(self.data)
+            gy = backend.xp.ones_like(self.array)
         else:
-            gy = grad.data if isinstance(grad, Tensor) else backend.asarray(grad)
+            gy = grad.array if isinstance(grad, Tensor) else backend.asarray(grad)
             if tuple(gy.shape) != self.shape:
                 raise RuntimeError(f"backward(grad): grad has shape {tuple(gy.shape)} but the "
                                    f"tensor has shape {self.shape}")
-            gy = backend.astype(backend.xp.asarray(gy, copy=True), self.data.dtype)
+            gy = backend.astype(backend.xp.asarray(gy, copy=True), self.array.dtype)
         if self._node is None:  # a leaf: its gradient is grad itself
-            self.grad = Tensor(gy) if self.grad is None else Tensor(self.grad.data + gy)
+            self.grad = Tensor(gy) if self.grad is None else Tensor(self.grad.array + gy)
             return
         run_backward(self, gy, retain_graph)
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        return Tensor(self.data)
+        return Tensor(self.array)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -153,10 +170,10 @@ class Tensor(TensorMath, TensorShape):
     # ---- conversion ----------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array on the host (shares memory on the CPU)."""
-        return backend_of(self.data).to_numpy(self.data)
+        return backend_of(self.array).to_numpy(self.array)
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -170,7 +187,7 @@ class Tensor(TensorMath, TensorShape):
                 return self
             return ops.Cast.apply(self, dtype=np.dtype(target))
         backend = backend_for_device(target)
-        if backend is backend_of(self.data):
+        if backend is backend_of(self.array):
             return self
         return ops.ToDevice.apply(self, target=backend)
 

@@ -66,42 +66,42 @@ class TensorMath:
     # in place (``w -= lr * w.grad``): only outside the graph, as in PyTorch
     def __iadd__(self, other):
         check_in_place(self, "+=")
-        self.data += pair(self, other)[1].data
+        self.array += pair(self, other)[1].array
         return self
 
     def __isub__(self, other):
         check_in_place(self, "-=")
-        self.data -= pair(self, other)[1].data
+        self.array -= pair(self, other)[1].array
         return self
 
     def __imul__(self, other):
         check_in_place(self, "*=")
-        self.data *= pair(self, other)[1].data
+        self.array *= pair(self, other)[1].array
         return self
 
     def __itruediv__(self, other):
         check_in_place(self, "/=")
-        self.data /= pair(self, other)[1].data
+        self.array /= pair(self, other)[1].array
         return self
 
     # comparisons give boolean tensors, outside the graph
     def __lt__(self, other):
-        return self._wrap(self.data < pair(self, other)[1].data)
+        return self._wrap(self.array < pair(self, other)[1].array)
 
     def __le__(self, other):
-        return self._wrap(self.data <= pair(self, other)[1].data)
+        return self._wrap(self.array <= pair(self, other)[1].array)
 
     def __gt__(self, other):
-        return self._wrap(self.data > pair(self, other)[1].data)
+        return self._wrap(self.array > pair(self, other)[1].array)
 
     def __ge__(self, other):
-        return self._wrap(self.data >= pair(self, other)[1].data)
+        return self._wrap(self.array >= pair(self, other)[1].array)
 
     def __eq__(self, other):
-        return self._wrap(self.data == pair(self, other)[1].data)
+        return self._wrap(self.array == pair(self, other)[1].array)
 
     def __ne__(self, other):
-        return self._wrap(self.data != pair(self, other)[1].data)
+        return self._wrap(self.array != pair(self, other)[1].array)
 
     __hash__ = object.__hash__  # defining __eq__ would otherwise make tensors unhashable
 
@@ -168,11 +168,11 @@ class TensorMath:
         return -result
 
     def argmax(self, dim: int | None = None, keepdim: bool = False):
-        xp = backend_of(self.data).xp
+        xp = backend_of(self.array).xp
         if dim is None:
-            return self._wrap(xp.argmax(xp.reshape(self.data, (-1,))))
+            return self._wrap(xp.argmax(xp.reshape(self.array, (-1,))))
         axis = axes(self, dim, None)[0]
-        return self._wrap(xp.argmax(self.data, axis=axis, keepdims=keepdim))
+        return self._wrap(xp.argmax(self.array, axis=axis, keepdims=keepdim))
 
 
 # ---- argument helpers ------------------------------------------------------------------
@@ -195,7 +195,7 @@ def pair(t: Any, other: Any, reflected: bool = False) -> tuple:
     """(t, other) as two Tensors on t's backend; a Python number takes t's dtype, so a
     float32 tensor times 2.0 stays float32. (Every Tensor is a TensorMath.)"""
     if not isinstance(other, TensorMath):
-        backend = backend_of(t.data)
+        backend = backend_of(t.array)
         if isinstance(other, (int, float, bool)):
             t = float_if_int(t, other) if not isinstance(other, bool) else t
             other = t._wrap(backend.asarray(other, dtype=backend.dtype(t.dtype)))

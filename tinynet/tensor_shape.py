@@ -17,9 +17,9 @@ class TensorShape:
 
     def reshape(self, *shape):
         shape = shape_args(shape)
-        if -1 not in shape and math.prod(shape) != self.data.size:
+        if -1 not in shape and math.prod(shape) != self.array.size:
             raise ValueError(f"cannot reshape a tensor of shape {self.shape} "
-                             f"({self.data.size} elements) to {shape}")
+                             f"({self.array.size} elements) to {shape}")
         return ops.Reshape.apply(self, shape=shape)
 
     view = reshape
@@ -74,7 +74,7 @@ def normalise_index(t: Any, index: Any) -> tuple:
     """Index parts -> backend arrays where needed; checks integer arrays' bounds.
 
     Returns the index and whether it is advanced (has integer or boolean arrays)."""
-    backend = backend_of(t.data)
+    backend = backend_of(t.array)
     parts = index if isinstance(index, tuple) else (index,)
     out, advanced, axis = [], False, 0
     consumed = sum(1 for p in parts if p is not None and p is not Ellipsis)
@@ -84,7 +84,7 @@ def normalise_index(t: Any, index: Any) -> tuple:
             out.append(part)
             continue
         if isinstance(part, TensorShape):  # a Tensor
-            part = part.data
+            part = part.array
         elif isinstance(part, (list, np.ndarray)):
             part = backend.asarray(np.asarray(part))
         if isinstance(part, (int, np.integer)) and not isinstance(part, bool):

@@ -65,7 +65,7 @@ def _leaf_name(t: Tensor, names: dict) -> str | None:
     """The leaf's name in ``params`` (matched by identity), else its own ``name``; for an
     unnamed one-element constant (the 1 in ``1 - p``), its value."""
     name = names.get(id(t), t.name)
-    if name is None and not t.requires_grad and t.data.size == 1:
+    if name is None and not t.requires_grad and t.array.size == 1:
         name = f"{t.item():.4g}"
     return name
 

@@ -1,6 +1,6 @@
 """Weight initialisation, in place, with PyTorch's names and formulas.
 
-Each function fills ``tensor.data`` in place (the array object stays the same, so an
+Each function fills ``tensor.array`` in place (the array object stays the same, so an
 optimizer that already holds it still sees the parameter), draws from the active seed of
 the tensor's backend (``tn.manual_seed``), and returns the tensor.
 
@@ -38,20 +38,20 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with draws from U(a, b)."""
-    backend = backend_of(tensor.data)
-    tensor.data[...] = backend.rand(tensor.shape, tensor.dtype) * (b - a) + a
+    backend = backend_of(tensor.array)
+    tensor.array[...] = backend.rand(tensor.shape, tensor.dtype) * (b - a) + a
     return tensor
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with draws from N(mean, std²)."""
-    backend = backend_of(tensor.data)
-    tensor.data[...] = backend.randn(tensor.shape, tensor.dtype) * std + mean
+    backend = backend_of(tensor.array)
+    tensor.array[...] = backend.randn(tensor.shape, tensor.dtype) * std + mean
     return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    tensor.data[...] = val
+    tensor.array[...] = val
     return tensor
 
 

@@ -153,7 +153,7 @@ class Module(ModuleState):
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if p.grad is not None and not set_to_none:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
             else:
                 p.grad = None
 
@@ -170,7 +170,7 @@ class Module(ModuleState):
                 moved = p.to(target)
             if p.dtype.kind != "f" and moved.dtype != p.dtype:
                 continue  # dtype casts apply to floating point parameters only
-            p.data = moved.data
+            p.array = moved.array
             if p.grad is not None:
                 p.grad = p.grad.to(target)
         return self

@@ -58,15 +58,15 @@ class ModuleState:
         with no_grad():
             for name, p in own.items():
                 if name in state_dict:
-                    p.data[...] = _array_like(state_dict[name], p)
+                    p.array[...] = _array_like(state_dict[name], p)
         return IncompatibleKeys(missing, unexpected)
 
 
 def _array_like(value: Any, p: Tensor) -> Any:
     """``value`` (Tensor, backend array, NumPy array) as an array on p's device and dtype."""
-    backend = backend_of(p.data)
+    backend = backend_of(p.array)
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if not backend.owns(value):  # from another device, or host data: via the host
         value = backend.asarray(backend_of(value).to_numpy(value)
                                 if _is_backend_array(value) else value)

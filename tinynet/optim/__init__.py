@@ -3,7 +3,7 @@
     optimizer = tn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     scheduler = tn.optim.lr_scheduler.StepLR(optimizer, step_size=10)
 
-Every update runs in place on the parameters' backend arrays (``p.data``), so it works
+Every update runs in place on the parameters' backend arrays (``p.array``), so it works
 unchanged on NumPy, CuPy and the strict test backend, and keeps float32 in float32.
 """
 from . import lr_scheduler

@@ -64,18 +64,18 @@ class Adam(Optimizer):
                              "it must be >= 0")
 
     def _update(self, p: Tensor, group: dict) -> tuple:
-        xp = backend_of(p.data).xp
+        xp = backend_of(p.array).xp
         state = self.state[p]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = Tensor(xp.zeros_like(p.data))
-            state["exp_avg_sq"] = Tensor(xp.zeros_like(p.data))
+            state["exp_avg"] = Tensor(xp.zeros_like(p.array))
+            state["exp_avg_sq"] = Tensor(xp.zeros_like(p.array))
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p.data))
+            state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p.array))
         state["step"] += 1
-        arrays = [p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data]
+        arrays = [p.array, p.grad.array, state["exp_avg"].array, state["exp_avg_sq"].array]
         if group["amsgrad"]:
-            arrays.append(state["max_exp_avg_sq"].data)
+            arrays.append(state["max_exp_avg_sq"].array)
         return _adam_step(xp, group, state["step"], self.decoupled_weight_decay), arrays
 
 

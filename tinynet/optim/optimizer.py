@@ -6,7 +6,7 @@ An optimizer holds ``param_groups``, a list of dicts laid out as in PyTorch::
 
 and ``state``, a dict from parameter to that parameter's own dict (a momentum buffer, Adam's
 moments and step count). Subclasses write ``_update(param, group)``, which returns the
-elementwise kernel that updates ``param.data`` in place from ``param.grad.data``, with the
+elementwise kernel that updates ``param.array`` in place from ``param.grad.array``, with the
 arrays it works on; ``step`` hands them all to the backend (``Backend.foreach``), which on
 the CPU runs each kernel on cache-sized pieces.
 """
@@ -102,7 +102,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0  # in place: other code may hold this array
+                    p.grad.array[...] = 0  # in place: other code may hold this array
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; parameters whose ``.grad`` is None are
@@ -115,14 +115,14 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    jobs.setdefault(backend_of(p.data), []).append(self._update(p, group))
+                    jobs.setdefault(backend_of(p.array), []).append(self._update(p, group))
         for backend, backend_jobs in jobs.items():
             backend.foreach(backend_jobs)
         return loss
 
     def _update(self, param: Tensor, group: dict) -> tuple:
         """Prepare one parameter's update: create its state if needed and return the job
-        ``(kernel, arrays)``, where ``kernel(*arrays)`` updates ``param.data`` in place.
+        ``(kernel, arrays)``, where ``kernel(*arrays)`` updates ``param.array`` in place.
         The kernel must be elementwise: the backend may run it on pieces of the arrays."""
         raise NotImplementedError
 

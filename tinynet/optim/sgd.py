@@ -64,14 +64,14 @@ class SGD(Optimizer):
         dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
         maximize, nesterov = group["maximize"], group["nesterov"]
         if momentum == 0:
-            return _plain_step(lr, weight_decay, maximize), (p.data, p.grad.data)
+            return _plain_step(lr, weight_decay, maximize), (p.array, p.grad.array)
         state = self.state[p]
         first = "momentum_buffer" not in state
         if first:
-            state["momentum_buffer"] = Tensor(backend_of(p.data).xp.empty_like(p.data))
+            state["momentum_buffer"] = Tensor(backend_of(p.array).xp.empty_like(p.array))
         kernel = _momentum_step(lr, momentum, dampening, weight_decay, maximize, nesterov,
                                 first)
-        return kernel, (p.data, p.grad.data, state["momentum_buffer"].data)
+        return kernel, (p.array, p.grad.array, state["momentum_buffer"].array)
 
 
 def _plain_step(lr: float, weight_decay: float, maximize: bool):

@@ -27,7 +27,7 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
     """A target or weight as a Tensor on ``like``'s device (lists and arrays are accepted)."""
     if not isinstance(value, Tensor):
         value = tensor(value, device=like.device)
-    elif type(value.data) is not type(like.data):
+    elif type(value.array) is not type(like.array):
         check_same_device((like, value))
     return value
 
@@ -82,8 +82,8 @@ def class_target(name: str, x: Tensor, target: Any, ignore_index: int,
         raise ValueError(f"{name}: class-index target must have shape {index_shape} for input "
                          f"of shape {x.shape}, got {target.shape} (targets are not broadcast)")
     if target.dtype != np.int64:
-        target = Tensor(backend_of(target.data).astype(target.data, "int64"))
-    y = target.data
+        target = Tensor(backend_of(target.array).astype(target.array, "int64"))
+    y = target.array
     outside = ((y < 0) | (y >= n_classes)) & (y != ignore_index)
     if y.size and bool(backend_of(y).xp.any(outside)):
         raise IndexError(f"{name}: target {first_where(y, outside)} is out of bounds for "
@@ -102,7 +102,7 @@ def class_weight(name: str, weight: Any, x: Tensor) -> Any:
         got = f"{w.shape[0]} entries" if w.ndim == 1 else f"shape {w.shape}"
         raise ValueError(f"{name}: weight must have one entry per class, {n_classes} for "
                          f"input of shape {x.shape}, got {got}")
-    return backend_of(w.data).astype(w.data, x.dtype)
+    return backend_of(w.array).astype(w.array, x.dtype)
 
 
 def same_shape_target(name: str, x: Tensor, target: Any) -> Tensor:
@@ -135,7 +135,7 @@ def broadcast_weight(name: str, label: str, weight: Any, x: Tensor) -> Any:
     if shape != x.shape:
         raise ValueError(f"{name}: {label} of shape {w.shape} does not broadcast to the "
                          f"input's shape {x.shape}")
-    return backend_of(w.data).astype(w.data, x.dtype)
+    return backend_of(w.array).astype(w.array, x.dtype)
 
 
 probabilities_warned = [False]
@@ -144,9 +144,9 @@ probabilities_warned = [False]
 def warn_if_probabilities(x: Tensor) -> None:
     """Warn once per process when cross_entropy's input looks like probabilities: every
     row in [0, 1] and summing to 1 (within 1e-3). Skipped for good once it has warned."""
-    if probabilities_warned[0] or x.data.size == 0:
+    if probabilities_warned[0] or x.array.size == 0:
         return
-    xp, a = backend_of(x.data).xp, x.data
+    xp, a = backend_of(x.array).xp, x.array
     n_rows = a.size // a.shape[0 if a.ndim == 1 else 1]
     # First a cheap necessary condition (all rows together sum to the number of rows), then
     # the full test: a single host read of one boolean for almost every batch of logits.

@@ -67,10 +67,10 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     x = float_input("binary_cross_entropy", input)
     check_reduction(reduction)
     y = same_shape_target("binary_cross_entropy", x, target)
-    xp = backend_of(x.data).xp
-    outside = ~((x.data >= 0) & (x.data <= 1))  # nan counts as outside, as in PyTorch
-    if x.data.size and bool(xp.any(outside)):
-        bad = first_where(x.data, outside)
+    xp = backend_of(x.array).xp
+    outside = ~((x.array >= 0) & (x.array <= 1))  # nan counts as outside, as in PyTorch
+    if x.array.size and bool(xp.any(outside)):
+        bad = first_where(x.array, outside)
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], "
                          f"got {bad}; for logits use binary_cross_entropy_with_logits")
     w = broadcast_weight("binary_cross_entropy", "weight", weight, x)
