@@ -11,37 +11,13 @@ returning None there. Broadcasting is undone here, in ``run_backward``, not in e
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
 from .backend import array_module, backend_of, host_dtype
+from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad  # noqa: F401
 
-_grad_enabled = [True]
 backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
-
-
-def is_grad_enabled() -> bool:
-    return _grad_enabled[0]
-
-
-@contextlib.contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    previous = _grad_enabled[0]
-    _grad_enabled[0] = enabled
-    try:
-        yield
-    finally:
-        _grad_enabled[0] = previous
-
-
-def no_grad() -> contextlib.AbstractContextManager:
-    """Context manager (or decorator) in which ops record no graph and save nothing."""
-    return _grad_mode(False)
-
-
-def enable_grad() -> contextlib.AbstractContextManager:
-    """Context manager that turns graph recording back on inside ``no_grad``."""
-    return _grad_mode(True)
+_writes = [0]  # a clock that counts in-place writes (see mark_modified)
 
 
 class Function:
@@ -51,9 +27,16 @@ class Function:
     says which of them need a gradient. Subclasses declare ``__slots__`` for the arrays they
     save: the engine frees exactly those after backward, so a subclass without
     ``__slots__`` (whose attributes the engine could not find) is refused when defined.
+
+    ``saves_inputs`` / ``saves_output`` say whether backward reads the input arrays or
+    the output array: if one of those is changed in place between forward and backward,
+    the gradient would be computed from the wrong values, and backward raises instead.
+    ``born`` is the in-place write clock when the node was recorded.
     """
 
-    __slots__ = ("inputs", "needs_input_grad")
+    __slots__ = ("inputs", "needs_input_grad", "born")
+    saves_inputs = True
+    saves_output = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -72,6 +55,9 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward0>"  # as PyTorch prints grad_fn: <MulBackward0>
+
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run forward on the inputs' arrays; record the node when a gradient is needed.
@@ -89,6 +75,7 @@ class Function:
         result = inputs[0]._wrap(node.forward(*[t.array for t in inputs], **kwargs))
         if _grad_enabled[0] and True in needs:
             node.inputs = inputs
+            node.born = _writes[0]
             result._requires_grad = True
             result._node = node
         return result
@@ -99,6 +86,42 @@ def check_same_device(tensors: tuple) -> None:
     if len(set(devices)) > 1:
         raise RuntimeError("expected all tensors to be on the same device, found "
                            + " and ".join(sorted(set(devices))))
+
+
+def mark_modified(t: Any) -> None:
+    """Record that ``t``'s values were just changed in place (``t.add_``, ``t[i] = v``, an
+    optimizer step): stamp it, and every tensor sharing its stamp, with the write clock."""
+    _writes[0] += 1
+    if t._stamp is None:
+        t._stamp = [_writes[0]]
+    else:
+        t._stamp[0] = _writes[0]
+
+
+def shared_stamp(t: Any) -> list:
+    """The write stamp of ``t``, made shareable: ``detach()`` and ``.data`` share storage
+    with ``t``, so they share its stamp, and a write through either is seen by both."""
+    if t._stamp is None:
+        t._stamp = [0]
+    return t._stamp
+
+
+def _check_unmodified(node: Function, output: Any) -> None:
+    """Raise if an array the node's backward reads was changed in place after forward."""
+    cls = type(node)
+    suspects = list(enumerate(node.inputs)) if cls.saves_inputs else []
+    if cls.saves_output:
+        suspects.append(("output", output))
+    for which, x in suspects:
+        if x._stamp is not None and x._stamp[0] > node.born:
+            what = f"input {which}" if which != "output" else "the output"
+            label = f" {x.name!r}" if x.name else ""
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what} of {node.name}, the tensor{label} of shape "
+                f"{x.shape} and dtype {x.dtype}, was changed in place after the forward "
+                "pass, so its gradient would be computed from the new values. Change it "
+                "after backward(), or use an out-of-place op (x = x + 1, not x += 1)")
 
 
 def unbroadcast(g: Any, shape: tuple) -> Any:
@@ -139,6 +162,8 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         g = grads.pop(t, None)
         if g is None:  # this output did not influence the loss
             continue
+        if node.born != _writes[0]:  # some tensor was written in place since forward
+            _check_unmodified(node, t)
         input_grads = node.backward(g)
         if len(input_grads) != len(node.inputs):
             raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "

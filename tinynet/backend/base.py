@@ -51,6 +51,10 @@ class Backend:
         """``a[index]`` with NumPy's indexing rules (a lone integer array picks rows)."""
         return a[index]
 
+    def setitem(self, a: Any, index: Any, value: Any) -> None:
+        """``a[index] = value`` in place, with NumPy's indexing rules."""
+        a[index] = value
+
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values`` in place, with repeated indices accumulating."""
         raise NotImplementedError

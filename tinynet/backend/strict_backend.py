@@ -60,6 +60,27 @@ class StrictBackend(Backend):
             return xp.reshape(flat, tuple(index.shape) + tuple(a.shape[1:]))
         return a[index]
 
+    def setitem(self, a, index, value):
+        """The standard allows only basic indices in assignments: an index with integer
+        or boolean arrays is turned into the flat positions it selects, assigned one by
+        one (slow and exact, for tests; repeated positions keep the last value)."""
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(hasattr(p, "dtype") for p in parts):
+            a[index] = value
+            return
+        xp = self.xp
+        size = 1
+        for n in a.shape:
+            size *= n
+        every = xp.reshape(xp.arange(size, device=self.strict_device), a.shape)
+        positions = self.to_numpy(self.getitem(every, index))
+        values = xp.broadcast_to(xp.asarray(value, dtype=a.dtype, device=self.strict_device),
+                                 tuple(positions.shape))
+        flat, values = xp.reshape(a, (-1,)), xp.reshape(values, (-1,))
+        for i, position in enumerate(positions.reshape(-1).tolist()):
+            flat[position] = values[i]
+        a[...] = xp.reshape(flat, a.shape)
+
     def scatter_add(self, target, index, values):
         # The standard has no scatter: find the flat position of every indexed element,
         # then add a one-hot matrix product. Slow, exact, and only for tests.

@@ -92,6 +92,7 @@ class NLLLoss(Function):
     dL/dx = -q · g, with q = w · onehot from ``target_distribution``."""
 
     __slots__ = ("q", "denominator", "reduction", "axis")
+    saves_inputs = False
 
     def forward(self, x, target, weight, ignore_index, reduction):
         xp = array_module(x)

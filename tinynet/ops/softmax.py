@@ -20,6 +20,8 @@ def class_sum(xp, a, axis: int, keepdims: bool = True):
 
 def log_softmax(xp, x, axis):
     """log_softmax on arrays: shared by LogSoftmax and the fused cross-entropy."""
+    if x.size == 0:  # nothing to normalise (the max of an empty axis is undefined)
+        return x + 0
     z = x - xp.max(x, axis=axis, keepdims=True)  # shift by the max: every exp(z) <= 1
     return z - xp.log(class_sum(xp, xp.exp(z), axis))  # the sum is >= 1: no log(0), no overflow
 
@@ -29,6 +31,8 @@ class LogSoftmax(Function):
     dL/dx = gy - softmax(x) · Σ_j gy_j."""
 
     __slots__ = ("y", "axis")  # the output: softmax = exp(y)
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x, axis):
         self.axis = axis
@@ -44,9 +48,14 @@ class Softmax(Function):
     """y = exp(x) / Σ_j exp(x_j) along ``axis``.  dL/dx = y · (gy - Σ_j gy_j · y_j)."""
 
     __slots__ = ("y", "axis")  # the output is all backward needs
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x, axis):
         xp = array_module(x)
+        if x.size == 0:
+            self.axis, self.y = axis, x + 0
+            return self.y
         e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
         self.axis = axis
         self.y = e / class_sum(xp, e, axis)
