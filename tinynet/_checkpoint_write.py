@@ -4,13 +4,18 @@ SHA-256, put in place atomically.
 Each array is an entry ``<name>.npy``; the zip comment, the last 79 bytes of the file, is
 ``tinynet-sha256:`` and the hex SHA-256 of every byte before those 64 hex digits (so
 ``head -c -64 FILE | sha256sum`` prints ``tail -c 64 FILE``). The file is written as a
-temporary sibling, fsynced and renamed onto the target: a crash leaves the old file or the
-new one.
+temporary sibling ``.<file name>.tinynet-<host>-<pid>-<random>.tmp``, fsynced and renamed
+onto the target: a crash leaves the old file or the new one. A writer killed mid-save leaves
+its temporary behind; the next save of the same path removes those whose process is gone
+(on POSIX, where a PID can be probed; only this host's, as the folder may be shared).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
+import socket
 import tempfile
 import zipfile
 from typing import BinaryIO
@@ -21,20 +26,28 @@ DIGEST_MARK = b"tinynet-sha256:"
 DIGEST_LENGTH = 64                                  # hex digits of a SHA-256
 ENTRY_TIME = (1980, 1, 1, 0, 0, 0)                  # fixed: equal objects give equal files
 _CHUNK = 1 << 20
+_HOST = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:32] or "host"
 
 
 def write_checkpoint(path: str, entries: dict[str, np.ndarray]) -> None:
-    """Write ``entries`` (name -> array) to ``path`` atomically."""
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = file_mode(path)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tinynet-", suffix=".tmp")
+    """Write ``entries`` (name -> array) to ``path`` atomically. A symbolic link is written
+    through to its target, as ``open(path, "wb")`` would; the link itself stays."""
+    target = os.path.realpath(path)
+    if os.path.islink(target):  # realpath stops at a loop of links; open() would fail too
+        raise OSError(errno.ELOOP, "Too many levels of symbolic links", path)
+    directory = os.path.dirname(target)
+    remove_stale_temporaries(target)
+    mode = file_mode(target)
+    fd, temporary = tempfile.mkstemp(
+        dir=directory, prefix=f"{_temporary_prefix(target)}{_HOST}-{os.getpid()}-",
+        suffix=".tmp")
     try:
         with os.fdopen(fd, "w+b") as file:
             _write_zip(file, entries)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:  # KeyboardInterrupt too: never leave a temporary behind
         os.unlink(temporary)
         raise
@@ -53,6 +66,45 @@ def _write_zip(file: BinaryIO, entries: dict[str, np.ndarray]) -> None:
     digest = sha256_of_start(file, end - DIGEST_LENGTH)
     file.seek(end - DIGEST_LENGTH)
     file.write(digest.encode("ascii"))
+
+
+def _temporary_prefix(target: str) -> str:
+    # 40 characters (160 bytes in UTF-8 at most) leave room for the rest in 255 bytes
+    return f".{os.path.basename(target)[:40]}.tinynet-"
+
+
+def remove_stale_temporaries(target: str) -> None:
+    """Delete the temporaries that writers of ``target`` on this host left when they were
+    killed. A temporary whose writer still runs (or whose PID was reused) is kept. Best
+    effort: what cannot be listed or removed stays, and the save goes on."""
+    if os.name != "posix":  # on Windows os.kill(pid, 0) would end the process, not probe it
+        return
+    directory = os.path.dirname(target)
+    pattern = re.compile(re.escape(_temporary_prefix(target))
+                         + r"([A-Za-z0-9_]+)-([0-9]{1,9})-[A-Za-z0-9_]+\.tmp")
+    try:
+        names = os.listdir(directory)
+    except OSError:  # a folder we may write but not list; mkstemp reports a missing one
+        return
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and match[1] == _HOST and not _process_exists(int(match[2])):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:  # removed by another saver first, or not ours to remove
+                pass
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():  # another thread of this process may be saving right now
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0 sends nothing: it only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def file_mode(path: str) -> int:

@@ -19,7 +19,8 @@ checks every size a file claims against the file before allocating, so no file m
 objects take up to about 25 bytes per byte) nested at most ``MAX_DEPTH`` levels deep, and
 ``save`` refuses to write what ``load`` would refuse. Every damaged or malformed file gives
 one ValueError naming it. Version-1 files (no digest; each entry guarded by its zip CRC-32)
-still load. Saving is atomic (see ``tinynet._checkpoint_write``).
+still load. Saving is atomic, follows symbolic links and leaves no temporary behind (see
+``tinynet._checkpoint_write``).
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ DAMAGED = (ValueError, TypeError, KeyError, IndexError, EOFError, OverflowError,
 
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (a state dict, or a checkpoint of nested dicts, lists, tuples, tensors,
-    arrays and Python scalars) to exactly ``path``, atomically.
+    arrays and Python scalars) to ``path``, atomically; a symbolic link at ``path`` is
+    written through to its target.
 
     Tensors keep dtype and ``requires_grad`` (not ``grad``, nor being a Parameter). An object
     that appears twice is stored twice. Raises TypeError naming the type and key path of the
