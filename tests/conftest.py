@@ -42,11 +42,15 @@ def backend(request):
 
 @pytest.fixture(autouse=True)
 def _restore_state():
-    """Each test starts on NumPy with grad mode on and a fixed seed."""
+    """Each test starts on NumPy with grad mode on and a fixed seed, and no device check
+    left over from another test (Backend.check)."""
     tn.set_backend("numpy")
     tn.manual_seed(0)
     yield
     tn.set_backend("numpy")
+    from tinynet.backend import _backends
+    for backend in _backends.values():
+        backend.pending_checks.clear()
 
 
 def to_numpy(x):

@@ -111,16 +111,23 @@ def normalise_index(t: Any, index: Any) -> tuple:
                                 "arrays or tuples of these") from None
             advanced = True
             if part.dtype != backend.xp.bool and axis < t.ndim and part.size:
-                n = t.shape[axis]
-                xp = backend.xp
-                low, high = int(xp.min(part)), int(xp.max(part))
-                if low < -n or high >= n:
-                    bad = high if high >= n else low
-                    raise IndexError(f"index {bad} is out of range for axis {axis} of a "
-                                     f"tensor of shape {t.shape}")
+                check_bounds(t, backend, part, axis)
         if part is not None:
             axis += 1
         out.append(part)
     if not advanced and Ellipsis not in out and consumed < t.ndim:
         out.append(Ellipsis)  # t[i, j] on a 3-d tensor means t[i, j, ...] (explicit for xp)
     return (tuple(out) if len(out) > 1 or isinstance(index, tuple) else out[0]), advanced
+
+
+def check_bounds(t: Any, backend: Any, part: Any, axis: int) -> None:
+    """Every entry of the integer index array ``part`` must be in [-n, n) for axis
+    ``axis`` (on a device, the check is read later: ``Backend.check``)."""
+    n, xp = t.shape[axis], backend.xp
+
+    def fail():
+        values = backend.to_numpy(part)
+        bad = values[(values < -n) | (values >= n)][0]
+        raise IndexError(f"index {bad} is out of range for axis {axis} of a tensor of "
+                         f"shape {t.shape}")
+    backend.check((xp.min(part) >= -n) & (xp.max(part) < n), fail)

@@ -4,7 +4,7 @@ array libraries. Each concrete backend (``numpy_backend.py``, ``cupy_backend.py`
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,10 +22,14 @@ class Backend:
 
     name = "abstract"
 
+    # Checks kept on the device before they are read all at once (see ``check``).
+    MAX_PENDING_CHECKS = 64
+
     def __init__(self, xp: Any, device: str):
         self.xp = xp
         self.device = device
         self.rng = np.random.default_rng()
+        self.pending_checks: list = []
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r}, device={self.device!r})"
@@ -42,6 +46,23 @@ class Backend:
     def owns(self, a: Any) -> bool:
         """True when ``a`` is an array of this backend."""
         raise NotImplementedError
+
+    def check(self, ok: Any, fail: Callable[[], None]) -> None:
+        """Call ``fail()`` (which raises or warns) unless the 0-d boolean array ``ok`` is
+        true. A device backend does not wait for the answer: it keeps the check and reads
+        it at the next host read (``to_numpy``), as CUDA's device-side asserts do, so a
+        training step never stalls the GPU for it. NumPy, whose reads are free, checks
+        at once (``NumpyBackend.check``)."""
+        self.pending_checks.append((ok, fail))
+        if len(self.pending_checks) >= self.MAX_PENDING_CHECKS:
+            self.run_pending_checks()
+
+    def run_pending_checks(self) -> None:
+        """Read the checks kept by ``check`` and act on those that failed."""
+        pending, self.pending_checks = self.pending_checks, []
+        for ok, fail in pending:
+            if not bool(ok):
+                fail()
 
     # ---- helpers the array API standard does not have ------------------------------
     def astype(self, a: Any, dtype: Any) -> Any:

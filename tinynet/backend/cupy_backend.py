@@ -32,6 +32,8 @@ class CupyBackend(Backend):
             return self.cupy.asarray(obj, dtype=dtype)
 
     def to_numpy(self, a):
+        if self.pending_checks:
+            self.run_pending_checks()
         return self.cupy.asnumpy(a)
 
     def owns(self, a):

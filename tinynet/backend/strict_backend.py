@@ -35,6 +35,8 @@ class StrictBackend(Backend):
         return self.xp.asarray(obj, dtype=dtype, device=self.strict_device)
 
     def to_numpy(self, a):
+        if self.pending_checks:
+            self.run_pending_checks()
         return np.asarray(a.to_device(self.xp.Device("CPU_DEVICE")))
 
     def owns(self, a):
@@ -53,9 +55,13 @@ class StrictBackend(Backend):
 
     def getitem(self, a, index):
         """The standard allows integer arrays only when every axis gets one: a lone integer
-        array picks rows through ``take`` instead."""
+        array picks rows through ``take`` instead. Out-of-range entries are clipped, as a
+        GPU gathers without a bounds check: the caller's deferred check reports them."""
         xp = self.xp
-        if hasattr(index, "dtype") and a.ndim > 1 and xp.isdtype(index.dtype, "integral"):
+        if hasattr(index, "dtype") and xp.isdtype(index.dtype, "integral") and a.ndim:
+            n = a.shape[0]
+            index = xp.where(index < 0, index + n, index)
+            index = xp.clip(index, 0, max(n - 1, 0))
             flat = xp.take(a, xp.reshape(index, (-1,)), axis=0)
             return xp.reshape(flat, tuple(index.shape) + tuple(a.shape[1:]))
         return a[index]

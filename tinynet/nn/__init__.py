@@ -9,3 +9,11 @@ from .parameter import Parameter
 __all__ = ["functional", "init", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity", "Sequential",
            "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss"]
+
+
+def __getattr__(name: str):
+    """A clear AttributeError, naming the PyTorch name, for what tinynet lacks."""
+    from ..missing import missing_name
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise missing_name("tinynet.nn", name)

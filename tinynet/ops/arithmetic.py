@@ -73,10 +73,11 @@ class Pow(Function):
         xp = array_module(gy)
         ga = gb = None
         if self.needs_input_grad[0]:
-            # d/da a^b = b a^(b-1), taken as 0 where b = 0 (a^0 = 1 is constant, also at
-            # a = 0, where b a^(b-1) would be 0 * inf), as in PyTorch
+            # d/da a^b = b a^(b-1), which is 0 where b = 0 (a^0 = 1 is constant), also at
+            # a = 0, as in PyTorch: the exponent b - 1 is taken from b = 1 there, so the
+            # 0 is not 0 * inf = nan
             b = self.b
-            ga = gy * xp.where(b == 0, xp.zeros_like(b), b * self.a ** (b - 1))
+            ga = gy * b * self.a ** (xp.where(b == 0, xp.ones_like(b), b) - 1)
         if self.needs_input_grad[1]:
             # d/db a^b = a^b log a; where a = 0 the limit of a^b log a is 0 for b > 0
             log_a = xp.log(xp.where(self.a > 0, self.a, xp.ones_like(self.a)))

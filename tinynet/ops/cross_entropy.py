@@ -32,7 +32,14 @@ def target_distribution(xp, x, target, axis, weight, ignore_index, label_smoothi
         classes = xp.reshape(xp.arange(n_classes, dtype=y.dtype, device=y.device), class_shape)
         valid = y != ignore_index
         t = xp.astype((y == classes) & valid, x.dtype)  # one-hot by comparison: no loop
-        q = t if w is None else t * w
+        q = t
+        if w is not None:
+            # Each sample is weighted by its own class, w[y_n] (0 where ignored): a class
+            # absent from the batch never enters, so its weight may be inf or nan (t · w
+            # would give 0 · inf = nan in every row).
+            picked = xp.take(weight, xp.reshape(xp.where(valid, y, 0), (-1,)))
+            w_n = xp.where(valid, xp.reshape(picked, y.shape), 0.0)
+            q = t * w_n
         denominator = xp.sum(q)  # Σ_n w[y_n] over the samples not ignored
     else:
         valid = None

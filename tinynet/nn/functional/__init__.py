@@ -8,10 +8,18 @@ graph nodes from ``tinynet.ops``: the losses are in loss.py, the layers in layer
 the argument checks in checks.py.
 """
 from ...functions import relu, sigmoid, tanh
-from .layers import dropout, linear, log_softmax, softmax
+from .layers import dropout, linear, log_softmax, one_hot, softmax
 from .loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
                    mse_loss, nll_loss)
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout",
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "dropout", "one_hot",
            "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "mse_loss"]
+
+
+def __getattr__(name: str):
+    """A clear AttributeError, naming the PyTorch name, for what tinynet lacks."""
+    from ...missing import missing_name
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise missing_name("tinynet.nn.functional", name)
