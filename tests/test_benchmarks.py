@@ -166,3 +166,15 @@ def test_bench_matmul_lists_the_eight_products_of_a_step():
     rows = [line for line in out.splitlines() if line.startswith("| ") and "µs" not in line
             and "---" not in line]
     assert len(rows) == 9 and rows[-1].startswith("| per epoch (469 steps), s |")
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_0():
+    import importlib.util
+    from pathlib import Path
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed: the GPU check would run for real")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0
+    assert "no usable NVIDIA GPU here" in done.stdout and "CuPy is not installed" in done.stdout

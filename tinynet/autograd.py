@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import array_module, backend_of, host_dtype
+from .backend import HOST_ARRAY, array_module, backend_of, host_dtype
 from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad  # noqa: F401
 
 backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
@@ -66,9 +66,13 @@ class Function:
         the Tensor class.
         """
         kind = type(inputs[0].array)
-        for t in inputs[1:]:
-            if type(t.array) is not kind:
-                check_same_device(inputs)
+        if kind is HOST_ARRAY:  # the common case: NumPy arrays, one device
+            for t in inputs[1:]:
+                if type(t.array) is not kind:
+                    check_same_device(inputs)
+        else:  # device arrays: one device for all, and new arrays must be made there
+            check_same_device(inputs)
+            backend_of(inputs[0].array).make_current()
         node = cls()
         needs = tuple([t._requires_grad for t in inputs])
         node.needs_input_grad = needs
@@ -164,6 +168,8 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
             continue
         if node.born != _writes[0]:  # some tensor was written in place since forward
             _check_unmodified(node, t)
+        if type(g) is not HOST_ARRAY:
+            backend_of(g).make_current()
         input_grads = node.backward(g)
         if len(input_grads) != len(node.inputs):
             raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "

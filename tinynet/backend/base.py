@@ -47,6 +47,11 @@ class Backend:
         """True when ``a`` is an array of this backend."""
         raise NotImplementedError
 
+    def make_current(self) -> None:
+        """Make this backend's device the one new arrays are made on (CuPy allocates on
+        the current GPU; ``zeros_like`` and friends ignore where their input lives). The
+        engine calls it before running an op on this backend's arrays."""
+
     def check(self, ok: Any, fail: Callable[[], None]) -> None:
         """Call ``fail()`` (which raises or warns) unless the 0-d boolean array ``ok`` is
         true. A device backend does not wait for the answer: it keeps the check and reads

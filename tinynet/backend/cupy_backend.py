@@ -27,6 +27,18 @@ class CupyBackend(Backend):
         self.device_id = device_id
         self.gpu_rng = cupy.random.default_rng()
 
+    def make_current(self):
+        if self.cupy.cuda.runtime.getDevice() != self.device_id:
+            self.cupy.cuda.runtime.setDevice(self.device_id)
+
+    def zeros(self, shape, dtype):
+        with self.cupy.cuda.Device(self.device_id):
+            return self.cupy.zeros(shape, dtype=dtype)
+
+    def foreach(self, jobs):
+        self.make_current()
+        super().foreach(jobs)
+
     def asarray(self, obj, dtype=None):
         with self.cupy.cuda.Device(self.device_id):
             return self.cupy.asarray(obj, dtype=dtype)

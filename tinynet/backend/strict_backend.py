@@ -12,19 +12,24 @@ from .base import Backend
 
 
 class StrictBackend(Backend):
-    """array-api-strict on its non-CPU device: a stand-in for a GPU in tests."""
+    """array-api-strict on one of its two non-CPU devices: a stand-in for a GPU in tests.
+    Device "strict" (or "strict:0") is array-api-strict's "device1", "strict:1" is its
+    "device2"; like two GPUs, they refuse to mix."""
 
     name = "strict"
 
-    def __init__(self):
+    def __init__(self, index: int = 0):
         try:
             import array_api_strict
         except ImportError as exc:
             raise RuntimeError(
                 "the strict test backend needs array-api-strict: pip install 'tinynet[test]'"
             ) from exc
-        super().__init__(array_api_strict, "strict")
-        self.strict_device = array_api_strict.Device("device1")
+        if index not in (0, 1):
+            raise ValueError(f"device strict:{index} requested, but array-api-strict has "
+                             "two devices: strict:0 (strict) and strict:1")
+        super().__init__(array_api_strict, "strict" if index == 0 else "strict:1")
+        self.strict_device = array_api_strict.Device(f"device{index + 1}")
         self.array_type = array_api_strict._array_object.Array
 
     def asarray(self, obj, dtype=None):

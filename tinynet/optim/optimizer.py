@@ -116,7 +116,9 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    jobs.setdefault(backend_of(p.array), []).append(self._update(p, group))
+                    backend = backend_of(p.array)
+                    backend.make_current()  # state is created where the parameter lives
+                    jobs.setdefault(backend, []).append(self._update(p, group))
                     updated.append(p)
         for backend, backend_jobs in jobs.items():
             backend.foreach(backend_jobs)
