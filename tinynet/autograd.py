@@ -65,19 +65,18 @@ class Function:
         The output is wrapped by the first input (``_wrap``), so the engine never names
         the Tensor class.
         """
-        kind = type(inputs[0].array)
-        if kind is HOST_ARRAY:  # the common case: NumPy arrays, one device
-            for t in inputs[1:]:
-                if type(t.array) is not kind:
+        first = inputs[0]
+        if type(first.array) is HOST_ARRAY:  # the common case: NumPy arrays, one device
+            for t in inputs:
+                if type(t.array) is not HOST_ARRAY:
                     check_same_device(inputs)
         else:  # device arrays: one device for all, and new arrays must be made there
             check_same_device(inputs)
-            backend_of(inputs[0].array).make_current()
+            backend_of(first.array).make_current()
         node = cls()
-        needs = tuple([t._requires_grad for t in inputs])
-        node.needs_input_grad = needs
-        result = inputs[0]._wrap(node.forward(*[t.array for t in inputs], **kwargs))
-        if _grad_enabled[0] and True in needs:
+        node.needs_input_grad = needs = tuple([t._requires_grad for t in inputs])
+        result = first._wrap(node.forward(*[t.array for t in inputs], **kwargs))
+        if True in needs and _grad_enabled[0]:
             node.inputs = inputs
             node.born = _writes[0]
             result._requires_grad = True
@@ -161,32 +160,34 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     """
     order = _topological_order(root)
     grads: dict[Any, Any] = {root: gy}  # tensor -> dL/dtensor so far (keys hash by identity)
+    writes, hooks, saved_slots = _writes, backward_hooks, _slots_of
     for t in order:
         node = t._node
         g = grads.pop(t, None)
         if g is None:  # this output did not influence the loss
             continue
-        if node.born != _writes[0]:  # some tensor was written in place since forward
+        if node.born != writes[0]:  # some tensor was written in place since forward
             _check_unmodified(node, t)
         if type(g) is not HOST_ARRAY:
             backend_of(g).make_current()
+        inputs = node.inputs
         input_grads = node.backward(g)
-        if len(input_grads) != len(node.inputs):
+        if len(input_grads) != len(inputs):
             raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "
-                               f"for {len(node.inputs)} inputs")
-        if backward_hooks:
-            for hook in backward_hooks:
+                               f"for {len(inputs)} inputs")
+        if hooks:
+            for hook in hooks:
                 hook(node, t, g, input_grads)
-        for x, gx in zip(node.inputs, input_grads):
+        for x, gx in zip(inputs, input_grads):
             if gx is None or not x._requires_grad:
                 continue
-            shape = x.array.shape
-            if gx.shape != shape:
-                gx = unbroadcast(gx, shape)
-            if gx.shape != shape or gx.dtype != x.array.dtype:
-                raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
-                                   f"{tuple(gx.shape)} and dtype {host_dtype(gx.dtype)} for "
-                                   f"an input of shape {tuple(shape)} and dtype {x.dtype}")
+            array = x.array
+            if gx.shape != array.shape:
+                gx = unbroadcast(gx, array.shape)
+                if gx.shape != array.shape:
+                    _wrong_gradient(node, x, gx)
+            if gx.dtype is not array.dtype and gx.dtype != array.dtype:
+                _wrong_gradient(node, x, gx)
             if x._node is None:  # a leaf: accumulate into .grad
                 if x.grad is None:
                     # gx may be the very array handed to another input (Add returns gy
@@ -199,14 +200,17 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                 grads[x] = grads[x] + gx
             else:
                 grads[x] = gx
-        if not retain_graph:
+        if not retain_graph:  # free what the node saved: activations go as backward runs
             node.inputs = None
-            _free_saved(node)
+            slots = saved_slots.get(type(node))
+            for slot in slots if slots is not None else _saved_slots(type(node)):
+                setattr(node, slot, None)
 
 
-def _free_saved(node: Function) -> None:
-    for slot in _saved_slots(type(node)):
-        setattr(node, slot, None)
+def _wrong_gradient(node: Function, x: Any, gx: Any) -> None:
+    raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                       f"{tuple(gx.shape)} and dtype {host_dtype(gx.dtype)} for an input of "
+                       f"shape {x.shape} and dtype {x.dtype}")
 
 
 _slots_of: dict[type, tuple] = {}
