@@ -16,6 +16,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .tensor import Tensor
 from .trace import trace_backward
-from . import data, nn, optim, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, tn.optim.SGD)
+from . import data, nn, optim, utils, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, ...)
 
 __version__ = "0.1.0"
