@@ -67,7 +67,7 @@ def both(make):
 # ---- imports ---------------------------------------------------------------------------
 
 def test_import_paths():
-    assert tn.utils.data.DataLoader is DataLoader
+    assert tn.utils.data.DataLoader is DataLoader is tn.data.DataLoader
     from tinynet.utils.data import DataLoader as D, TensorDataset as T  # noqa: N817
     assert D is DataLoader and T is TensorDataset
     assert set(tud.__all__) >= set(tinynet.utils.data.__all__) - {"default_convert"}
