@@ -192,7 +192,8 @@ def test_batch_size_none_yields_converted_samples_like_torch():
 def test_samplers_and_batch_samplers():
     x, y = xy(tn)
     ds = TensorDataset(x, y)
-    for sampler in ([9, 0, 4], np.array([9, 0, 4]), SubsetRandomSampler([9, 0, 4])):
+    for sampler in ([9, 0, 4], np.array([9, 0, 4]), tn.tensor([9, 0, 4]),
+                    SubsetRandomSampler([9, 0, 4])):
         _, yb = next(iter(DataLoader(ds, batch_size=3, sampler=sampler)))
         assert sorted(yb.tolist()) == [0, 0, 1]  # y = index % 4
     batches = [[0, 1], [5], [2, 3, 4]]

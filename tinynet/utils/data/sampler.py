@@ -18,6 +18,7 @@ from typing import Any, Generic, Iterable, Iterator, Sequence, Sized, TypeVar
 import numpy as np
 
 from ...backend import get_backend
+from ...tensor import Tensor
 
 
 def numpy_generator(generator: Any = None) -> np.random.Generator:
@@ -38,6 +39,8 @@ def numpy_generator(generator: Any = None) -> np.random.Generator:
 
 def index_array(sampler: Iterable) -> np.ndarray:
     """One epoch of ``sampler``'s indices as an int64 array (its own array when it has one)."""
+    if isinstance(sampler, Tensor):  # such as a permutation made with tinynet
+        sampler = sampler.numpy()
     if isinstance(sampler, np.ndarray):
         return sampler.astype(np.int64, copy=False).reshape(-1)
     if hasattr(sampler, "_index_array"):
