@@ -2,8 +2,8 @@
 
 Each one is built from the same initial weights and trains one epoch per ``epoch(e)`` call
 on the same batches: epoch ``e`` visits the samples in the order
-``default_rng([seed, e]).permutation(n)`` (tinynet's DataLoader formula), and every batch
-is gathered from the uint8 images and divided by 255. ``epoch`` returns the mean training
+``default_rng([seed, e]).permutation(n)`` (given to tinynet's DataLoader as its sampler),
+and every batch is gathered from the uint8 images and divided by 255. ``epoch`` returns the mean training
 loss, read back once at the end of the epoch (on a GPU, the only synchronisation).
 
 On ``device="cuda"`` tinynet runs on CuPy and PyTorch on CUDA, each with the whole data set
@@ -20,7 +20,7 @@ LR, MOMENTUM = 0.1, 0.9
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The sample order of ``epoch``: the same formula as tinynet's DataLoader."""
+    """The sample order of ``epoch``, the same for every contender."""
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
@@ -51,19 +51,28 @@ class TinynetContender:
         self.model = tn.nn.Sequential(*_layers(tn.nn, sizes)).to(device)
         self.model.load_state_dict(weights)
         self.opt = tn.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
-        self.loader = tn.data.DataLoader((images, labels), batch_size=batch_size,
-                                         shuffle=True, seed=seed, flatten=True, device=device)
+        # The data set lives on the device (wrapped, not copied, on the CPU); batches are
+        # gathered there.
+        self.dataset = tn.utils.data.TensorDataset(tn.Tensor(images).to(device),
+                                                   tn.Tensor(labels).to(device))
+        self.DataLoader, self.batch_size, self.seed = tn.utils.data.DataLoader, batch_size, seed
+
+    def batches(self, e: int):
+        """(x float32 in [0, 1], y int64) batches of epoch ``e``, from tinynet's DataLoader."""
+        order = epoch_order(len(self.dataset), self.seed, e)
+        for x, y in self.DataLoader(self.dataset, batch_size=self.batch_size, sampler=order):
+            yield x.float() / 255, y
 
     def epoch(self, e: int) -> float:
-        self.loader.set_epoch(e)
-        total = None
-        for x, y in self.loader:
+        total, count = None, 0
+        for x, y in self.batches(e):
             self.opt.zero_grad()
             loss = self.F.cross_entropy(self.model(x), y)
             loss.backward()
             self.opt.step()
             total = loss.detach() if total is None else total + loss.detach()
-        return total.item() / len(self.loader)
+            count += 1
+        return total.item() / count
 
 
 class TorchContender:

@@ -201,11 +201,11 @@ def check_resume_config(saved: dict, args: argparse.Namespace) -> str | None:
     return None if not diff else "the checkpoint was made with " + ", ".join(diff)
 
 
-def training_state(args, model, optimizer, schedule, loader, epoch, history):
+def training_state(args, model, optimizer, schedule, epoch, history):
     return {"epoch": epoch, "config": run_config(args),
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict() if schedule else {}, "loader": loader.state_dict(),
-            "rng": tn.get_rng_state(), "history": history}
+            "schedule": schedule.state_dict() if schedule else {},
+            "rng": tn.get_rng_state(), "history": history}  # the RNG state fixes the next order
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,9 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, RuntimeError, ValueError) as error:
         print(f"error: could not load {args.dataset}: {error}", file=sys.stderr)
         return 2
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed, flatten=True)
-    test_loader = DataLoader(test_set, batch_size=1000, flatten=True)
+    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)
+    test_loader = DataLoader(test_set, batch_size=1000)
     model = build_model(args)
     optimizer, schedule = build_optimizer(args, model, args.epochs * len(train_loader))
 
@@ -239,7 +238,6 @@ def main(argv: list[str] | None = None) -> int:
             optimizer.load_state_dict(state["optimizer"])
             if schedule is not None:
                 schedule.load_state_dict(state["schedule"])
-            train_loader.load_state_dict(state["loader"])
             tn.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError) as error:
             reason = " ".join(str(error).split())  # one line
@@ -252,8 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.model} ({n_params:,} parameters) on {args.dataset}, device "
           f"{tn.get_backend().device}, {args.epochs} epochs of {len(train_loader)} batches")
     # The state at the last epoch boundary: what Ctrl-C saves, whenever it comes.
-    boundary = snapshot(training_state(args, model, optimizer, schedule, train_loader,
-                                       first_epoch - 1, history))
+    boundary = snapshot(training_state(args, model, optimizer, schedule, first_epoch - 1,
+                                       history))
     try:
         for epoch in range(first_epoch, args.epochs + 1):
             start = time.perf_counter()
@@ -267,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                    "train_seconds": round(train_seconds, 3),
                    "lr": optimizer.param_groups[0]["lr"]}
             history.append(row)
-            boundary = snapshot(training_state(args, model, optimizer, schedule, train_loader,
-                                               epoch, history))
+            boundary = snapshot(training_state(args, model, optimizer, schedule, epoch,
+                                               history))
             tqdm.write(f"epoch {epoch:2d}/{args.epochs}  train loss {train_loss:.4f}  "
                        f"acc {100 * train_acc:.2f}%  |  test loss {test_loss:.4f}  "
                        f"acc {100 * test_acc:.2f}%  |  {row['seconds']:.1f} s")

@@ -130,13 +130,13 @@ def test_reference_batches_are_tinynets_dataloader_batches():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (50, 784), dtype=np.uint8)
     labels = rng.integers(0, 10, 50).astype(np.int64)
-    loader = tn.data.DataLoader((images, labels), batch_size=16, shuffle=True, seed=3,
-                                flatten=True)
+    sizes = [784, 10]
+    tinynet = bench_mnist.CLASSES["tinynet"](sizes, ref.init_weights(sizes, 0), 16, images,
+                                             labels, seed=3)
     for epoch in range(2):
-        loader.set_epoch(epoch)
         order = bench_mnist.epoch_order(50, seed=3, epoch=epoch)
         ours = list(bench_mnist.numpy_batches(images, labels, 16, order))
-        theirs = list(loader)
+        theirs = list(tinynet.batches(epoch))
         assert len(ours) == len(theirs) == 4
         for (x, y), (tx, ty) in zip(ours, theirs):
             assert x.dtype == np.float32 and y.dtype == np.int64

@@ -120,14 +120,15 @@ def _refused_url():
 
 def test_download_success(tmp_path, server, www):
     ds = MNIST(root=tmp_path / "data", train=True, mirrors=[server("good")])
-    assert np.array_equal(ds.data, www.arrays["train-images-idx3-ubyte"])
-    assert np.array_equal(ds.targets, www.arrays["train-labels-idx1-ubyte"].astype(np.int64))
+    assert np.array_equal(ds.data.numpy(), www.arrays["train-images-idx3-ubyte"])
+    assert np.array_equal(ds.targets.numpy(),
+                          www.arrays["train-labels-idx1-ubyte"].astype(np.int64))
     folder = tmp_path / "data" / "mnist"
     assert sorted(os.listdir(folder)) == ["train-images-idx3-ubyte.gz",
                                           "train-labels-idx1-ubyte.gz"]
     # second time: read from disk, the mirrors are not asked
     again = MNIST(root=tmp_path / "data", train=True, mirrors=[_refused_url()])
-    assert np.array_equal(again.data, ds.data)
+    assert np.array_equal(again.data.numpy(), ds.data.numpy())
 
 
 def test_first_mirror_404_then_second(tmp_path, server):

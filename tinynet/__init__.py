@@ -28,7 +28,7 @@ from .random import (Generator, manual_seed, multinomial, normal, rand, rand_lik
 from .serialization import load, save
 from .tensor import Tensor
 from .trace import trace_backward
-from . import data, nn, optim, viz  # noqa: E402  (tn.nn.Linear, tn.optim.SGD, ...)
+from . import data, nn, optim, utils, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, ...)
 from .missing import __getattr__  # noqa: E402  (a clear error for names tinynet lacks)
 
 __version__ = "0.2.0"

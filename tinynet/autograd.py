@@ -15,9 +15,9 @@ from typing import Any
 
 from .backend import HOST_ARRAY, array_module, backend_of, host_dtype
 from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad  # noqa: F401
+from .versions import _writes, check_unmodified, mark_modified, shared_stamp  # noqa: F401
 
 backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
-_writes = [0]  # a clock that counts in-place writes (see mark_modified)
 
 
 class Function:
@@ -91,42 +91,6 @@ def check_same_device(tensors: tuple) -> None:
                            + " and ".join(sorted(set(devices))))
 
 
-def mark_modified(t: Any) -> None:
-    """Record that ``t``'s values were just changed in place (``t.add_``, ``t[i] = v``, an
-    optimizer step): stamp it, and every tensor sharing its stamp, with the write clock."""
-    _writes[0] += 1
-    if t._stamp is None:
-        t._stamp = [_writes[0]]
-    else:
-        t._stamp[0] = _writes[0]
-
-
-def shared_stamp(t: Any) -> list:
-    """The write stamp of ``t``, made shareable: ``detach()`` and ``.data`` share storage
-    with ``t``, so they share its stamp, and a write through either is seen by both."""
-    if t._stamp is None:
-        t._stamp = [0]
-    return t._stamp
-
-
-def _check_unmodified(node: Function, output: Any) -> None:
-    """Raise if an array the node's backward reads was changed in place after forward."""
-    cls = type(node)
-    suspects = list(enumerate(node.inputs)) if cls.saves_inputs else []
-    if cls.saves_output:
-        suspects.append(("output", output))
-    for which, x in suspects:
-        if x._stamp is not None and x._stamp[0] > node.born:
-            what = f"input {which}" if which != "output" else "the output"
-            label = f" {x.name!r}" if x.name else ""
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: {what} of {node.name}, the tensor{label} of shape "
-                f"{x.shape} and dtype {x.dtype}, was changed in place after the forward "
-                "pass, so its gradient would be computed from the new values. Change it "
-                "after backward(), or use an out-of-place op (x = x + 1, not x += 1)")
-
-
 def unbroadcast(g: Any, shape: tuple) -> Any:
     """Sum ``g`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``g.shape``.
 
@@ -167,7 +131,7 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
         if g is None:  # this output did not influence the loss
             continue
         if node.born != writes[0]:  # some tensor was written in place since forward
-            _check_unmodified(node, t)
+            check_unmodified(node, t)
         if type(g) is not HOST_ARRAY:
             backend_of(g).make_current()
         inputs = node.inputs
