@@ -36,6 +36,8 @@ NOT_YET_RUNNING = {
     "tutorial_quickstart": "No module named 'tinynet.utils'; then torch.cuda.is_available, "
                            "torch.backends.mps.is_available, Tensor.type(torch.float), "
                            "torch.load(weights_only=True)",
+    "tutorial_buildmodel": "No module named 'tinynet.utils'; then torch.cuda.is_available, "
+                           "torch.backends.mps.is_available",
     "polynomial_autograd": "module 'tinynet' has no attribute 'float'; then torch.device, "
                            "torch.linspace(device=, dtype=), torch.sin, Tensor.pow",
     "polynomial_nn": "module 'tinynet' has no attribute 'linspace'; then torch.sin, Tensor.pow, "
@@ -52,6 +54,11 @@ NOT_YET_RUNNING = {
                            "(DataLoader(num_workers=4) over a map-style dataset), "
                            "t[range(n), y], Tensor.argmax(axis=1), Tensor.type(dtype), "
                            "Tensor.zero_",
+    "d2l_mlp_scratch": "module 'tinynet' has no attribute 'normal' (d2l's alias list); then "
+                       "torch.utils.data, torch.max(X, a) of two tensors, Tensor.argmax(axis=1), "
+                       "Tensor.type(dtype)",
+    "d2l_mlp_concise": "module 'tinynet' has no attribute 'normal' (d2l's alias list); then "
+                       "torch.utils.data, Tensor.argmax(axis=1), Tensor.type(dtype)",
     "makemore_bigram": "N[ix1, ix2] += 1: 'Tensor' object does not support item assignment; "
                        "then torch.Generator().manual_seed, torch.multinomial(generator=), "
                        "torch.rand/randn(generator=), Tensor.nelement, F.one_hot",

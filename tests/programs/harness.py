@@ -209,6 +209,13 @@ def _abcd_loss(v: dict) -> dict:
 
 MNIST_SUBSET = {"PROGRAMS_TRAIN_SIZE": "6000", "PROGRAMS_TEST_SIZE": "1000"}
 
+
+def _d2l_metrics(v: dict) -> dict:
+    """d2l's train_ch3 result (train loss, train accuracy, test accuracy), and the test error."""
+    out = dict(zip(("train_loss", "train_acc", "test_acc"), v["metrics"]))
+    return out | {"test error": 1 - out["test_acc"]}
+
+
 PROGRAMS = {p.name: p for p in [
     Program(
         "tutorial_tensors", "PyTorch tutorials, Learn the Basics: Tensors",
@@ -246,6 +253,19 @@ PROGRAMS = {p.name: p for p in [
                 Check("dataset size", "same"), Check("batches", "same"),
                 Check("test loss", "within", 0.04)),
         env={"PROGRAMS_TRAIN_SIZE": "3000", "PROGRAMS_TEST_SIZE": "1000"}),
+    Program(
+        "tutorial_buildmodel", "PyTorch tutorials, Learn the Basics: Build the Neural Network",
+        values={"flat_image size": "flat_image.size()", "hidden1 size": "hidden1.size()",
+                "logits shape": "logits.shape", "y_pred": "y_pred.shape",
+                "parameters": "[(n, p.shape) for n, p in model.named_parameters()]",
+                "probability sums": "pred_probab.sum(1)", "relu min": "hidden1.min()"},
+        derive=lambda v: {"|sum - 1|": float(np.max(np.abs(np.asarray(v["probability sums"]) - 1))),
+                          "-min after ReLU": -float(v["relu min"])},
+        checks=(Check("flat_image size", "same"), Check("hidden1 size", "same"),
+                Check("logits shape", "same"), Check("y_pred", "same"),
+                Check("parameters", "same"), Check("|sum - 1|", "zero", 1e-6),
+                Check("-min after ReLU", "zero", 1e-12)),
+        deterministic=True),
     Program(
         "polynomial_autograd", "PyTorch tutorials, Learning PyTorch with Examples: autograd",
         values={k: k for k in "abcd"} | {"loss": "loss"},
@@ -300,6 +320,20 @@ PROGRAMS = {p.name: p for p in [
         values={"train_loss": "train_loss", "train_acc": "train_acc", "test_acc": "test_acc"},
         checks=(Check("train_loss", "within", 0.03), Check("train_acc", "within", 0.04),
                 Check("test_acc", "within", 0.08)),
+        env=MNIST_SUBSET),
+    Program(
+        "d2l_mlp_scratch", "Dive into Deep Learning 4.2 (r0.17), MLP from scratch",
+        values={"metrics": "d2l.last_metrics"},
+        derive=_d2l_metrics,
+        checks=(Check("train_loss", "within", 0.1), Check("test error", "below", 0.7)),
+        env=MNIST_SUBSET),
+    Program(
+        "d2l_mlp_concise", "Dive into Deep Learning 4.3 (r0.17), concise MLP",
+        values={"metrics": "d2l.last_metrics",
+                "parameters": "[(n, p.shape) for n, p in net.named_parameters()]"},
+        derive=_d2l_metrics,
+        checks=(Check("parameters", "same"), Check("train_loss", "within", 0.1),
+                Check("test error", "below", 0.7)),
         env=MNIST_SUBSET),
     Program(
         "micrograd_checks", "micrograd test_engine.py (torch halves) and lecture cell",
