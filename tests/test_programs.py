@@ -96,18 +96,19 @@ def _torch_key() -> str:
 def program_runs(request):
     """{"tinynet": {name: result}, "torch": {name: result}} (no "torch" without torch)."""
     cache_name = "tinynet/programs/torch"
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
     handles = {"tinynet": harness.start("tinynet", NAMES)}
     torch_results = None
     if HAS_TORCH:
         key = _torch_key()
-        cached = request.config.cache.get(cache_name, None) or {}
+        cached = (cache.get(cache_name, None) if cache is not None else None) or {}
         if cached.get("key") == key:
             torch_results = cached["results"]
         else:
             handles["torch"] = harness.start("torch", NAMES)
     runs = {framework: harness.collect(handle) for framework, handle in handles.items()}
-    if "torch" in runs and all(r["ok"] for r in runs["torch"].values()):
-        request.config.cache.set(cache_name, {"key": key, "results": runs["torch"]})
+    if cache is not None and "torch" in runs and all(r["ok"] for r in runs["torch"].values()):
+        cache.set(cache_name, {"key": key, "results": runs["torch"]})
     if torch_results is not None:
         runs["torch"] = torch_results
     return runs
