@@ -22,6 +22,7 @@ import pytest
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 sys.path.insert(0, str(PROGRAMS_DIR))
 import harness  # noqa: E402
+import suite  # noqa: E402
 
 NAMES = list(harness.PROGRAMS)
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -145,7 +146,7 @@ def test_matches_torch(program_runs, name):
 
 
 def test_every_program_file_is_in_the_table():
-    files = {p.stem for p in PROGRAMS_DIR.glob("*.py") if p.stem != "harness"}
+    files = {p.stem for p in PROGRAMS_DIR.glob("*.py")} - {"harness", "suite"}
     assert files == set(NAMES), f"programs without a row: {sorted(files - set(NAMES))}; " \
                                 f"rows without a file: {sorted(set(NAMES) - files)}"
 
@@ -161,15 +162,15 @@ def test_alias_gives_tinynet_modules_under_torch_names():
 
 
 @pytest.mark.parametrize("check, ref, got, passes", [
-    (harness.Check("x", "same"), {"x": [1, 2]}, {"x": [1, 2]}, True),
-    (harness.Check("x", "same"), {"x": [1, 2]}, {"x": [1, 3]}, False),
-    (harness.Check("x", "close", 1e-6, 1e-5), {"x": 1.0}, {"x": 1.000001}, True),
-    (harness.Check("x", "close", 1e-6, 1e-5), {"x": 1.0}, {"x": 1.001}, False),
-    (harness.Check("x", "within", 0.1), {"x": 2.0}, {"x": 2.05}, True),
-    (harness.Check("x", "within", 0.1), {"x": 2.0}, {"x": 2.2}, False),
-    (harness.Check("x", "below", 1.0), {"x": 0.5}, {"x": 1.5}, False),
-    (harness.Check("x", "within", 0.1), {"x": [1.0, 2.0]}, {"x": [1.0]}, False),
-    (harness.Check("x", "within", 0.1), {"x": 1.0}, {}, False),
+    (suite.Check("x", "same"), {"x": [1, 2]}, {"x": [1, 2]}, True),
+    (suite.Check("x", "same"), {"x": [1, 2]}, {"x": [1, 3]}, False),
+    (suite.Check("x", "close", 1e-6, 1e-5), {"x": 1.0}, {"x": 1.000001}, True),
+    (suite.Check("x", "close", 1e-6, 1e-5), {"x": 1.0}, {"x": 1.001}, False),
+    (suite.Check("x", "within", 0.1), {"x": 2.0}, {"x": 2.05}, True),
+    (suite.Check("x", "within", 0.1), {"x": 2.0}, {"x": 2.2}, False),
+    (suite.Check("x", "below", 1.0), {"x": 0.5}, {"x": 1.5}, False),
+    (suite.Check("x", "within", 0.1), {"x": [1.0, 2.0]}, {"x": [1.0]}, False),
+    (suite.Check("x", "within", 0.1), {"x": 1.0}, {}, False),
 ])
 def test_checks_tell_matching_from_differing_numbers(check, ref, got, passes):
     assert (check.run(ref, got) is None) is passes
