@@ -28,50 +28,7 @@ NAMES = list(harness.PROGRAMS)
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 # The first error on tinynet, then the rest of what the program needs.
-NOT_YET_RUNNING = {
-    "tutorial_tensors": "module 'tinynet' has no attribute 'from_numpy'; then torch.rand_like, "
-                        "torch.float, torch.cuda.is_available, t[:, 1] = 0, Tensor.matmul, "
-                        "torch.matmul(out=), Tensor.mul, torch.mul(out=), Tensor.add_",
-    "tutorial_autograd": "module 'tinynet' has no attribute 'eye'; then Tensor.pow, Tensor.t, "
-                         "Tensor.zero_",
-    "tutorial_quickstart": "No module named 'tinynet.utils'; then torch.cuda.is_available, "
-                           "torch.backends.mps.is_available, Tensor.type(torch.float), "
-                           "torch.load(weights_only=True)",
-    "tutorial_buildmodel": "No module named 'tinynet.utils'; then torch.cuda.is_available, "
-                           "torch.backends.mps.is_available",
-    "polynomial_autograd": "module 'tinynet' has no attribute 'float'; then torch.device, "
-                           "torch.linspace(device=, dtype=), torch.sin, Tensor.pow",
-    "polynomial_nn": "module 'tinynet' has no attribute 'linspace'; then torch.sin, Tensor.pow, "
-                     "float32 ** int64 tensor must stay float32 (Linear refuses float64)",
-    "polynomial_optim": "module 'tinynet' has no attribute 'linspace'; then torch.sin, "
-                        "Tensor.pow (float32 ** int64 must stay float32), optim.RMSprop",
-    "dynamic_net": "module 'tinynet' has no attribute 'linspace'; then torch.sin",
-    "nn_tutorial": "t[range(n), y]: unsupported index range(0, 64); then Tensor.zero_, "
-                   "torch.utils.data (TensorDataset, DataLoader)",
-    "d2l_linreg_scratch": "module 'tinynet' has no attribute 'normal'; then Tensor.zero_",
-    "d2l_linreg_concise": "module 'tinynet' has no attribute 'normal'; then torch.utils.data, "
-                          "Tensor.normal_, Tensor.fill_, f'{loss:f}' on a 0-d tensor",
-    "d2l_softmax_scratch": "module 'tinynet' has no attribute 'normal'; then torch.utils.data "
-                           "(DataLoader(num_workers=4) over a map-style dataset), "
-                           "t[range(n), y], Tensor.argmax(axis=1), Tensor.type(dtype), "
-                           "Tensor.zero_",
-    "d2l_mlp_scratch": "module 'tinynet' has no attribute 'normal' (d2l's alias list); then "
-                       "torch.utils.data, torch.max(X, a) of two tensors, Tensor.argmax(axis=1), "
-                       "Tensor.type(dtype)",
-    "d2l_mlp_concise": "module 'tinynet' has no attribute 'normal' (d2l's alias list); then "
-                       "torch.utils.data, Tensor.argmax(axis=1), Tensor.type(dtype)",
-    "makemore_bigram": "N[ix1, ix2] += 1: 'Tensor' object does not support item assignment; "
-                       "then torch.Generator().manual_seed, torch.multinomial(generator=), "
-                       "torch.rand/randn(generator=), Tensor.nelement, F.one_hot",
-    "makemore_mlp": "module 'tinynet' has no attribute 'Generator'; then torch.randn("
-                    "generator=), Tensor.nelement, torch.linspace, torch.randint, "
-                    "Tensor.log10, torch.multinomial(generator=)",
-    "feedforward_mnist": "module 'tinynet' has no attribute 'device'; then "
-                         "torch.cuda.is_available, torch.utils.data.DataLoader, "
-                         "torch.max(t, 1) -> (values, indices)",
-    "seed_cross_entropy": "np.log(tensor) gives an object array (no __array_ufunc__), so "
-                          "loss.sum() fails; then Tensor.copy_, Tensor.zero_",
-}
+NOT_YET_RUNNING: dict[str, str] = {}
 NOT_YET_MATCHING = dict(NOT_YET_RUNNING)  # a program that does not run cannot match
 
 

@@ -14,11 +14,11 @@ from .backend import get_backend, get_rng_state, set_backend, set_rng_state
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,
                        full_like, is_tensor, linspace, numel, ones, ones_like, tensor, zeros,
                        zeros_like)
-from .device import cuda, device, get_default_device, set_default_device
+from .device import backends, cuda, device, get_default_device, set_default_device
 from .dtypes import (BUILTIN_SHADOWING, bool_, double, float16, float32, float64,
                      get_default_dtype, half, int8, int16, int32, int64, long,
                      set_default_dtype, short, uint8)
-from .functions import (argmax, argmin, cat, clamp, clip, clone, cos, exp, flatten, log,
+from .functions import (add, argmax, argmin, div, mul, sub, cat, clamp, clip, clone, cos, exp, flatten, log,
                         log10, log_softmax, matmul, maximum, mean, minimum, mm, permute, relu,
                         reshape, sigmoid, sin, softmax, sqrt, squeeze, stack, t, tanh,
                         transpose, unsqueeze, where)

@@ -81,3 +81,26 @@ class cuda:
         if cuda.is_available():
             import cupy
             cupy.cuda.Device().synchronize()
+
+
+class backends:
+    """``tn.backends``: PyTorch's switches for its other GPU libraries. tinynet has no MPS
+    (Apple) backend, and the cuDNN flags are accepted and have no effect."""
+
+    class mps:
+        @staticmethod
+        def is_available() -> bool:
+            return False
+
+        @staticmethod
+        def is_built() -> bool:
+            return False
+
+    class cudnn:
+        deterministic = False
+        benchmark = False
+        enabled = True
+
+        @staticmethod
+        def is_available() -> bool:
+            return False

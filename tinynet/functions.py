@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import ops
+from .grad_mode import is_grad_enabled
 from .backend import backend_of
 from .arguments import axis_of
 from .tensor import Tensor
@@ -90,8 +91,39 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return input.min(dim, keepdim)
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return _as_tensor(a, b if isinstance(b, Tensor) else None) @ b
+def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _as_tensor(a, b if isinstance(b, Tensor) else None) @ b)
+
+
+def add(a: Any, b: Any, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    return _into(out, a + (b if alpha == 1 else b * alpha))
+
+
+def sub(a: Any, b: Any, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    return _into(out, a - (b if alpha == 1 else b * alpha))
+
+
+def mul(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, a * b)
+
+
+def div(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, a / b)
+
+
+def _into(out: Tensor | None, result: Tensor) -> Tensor:
+    """PyTorch's ``out=``: the result is written into ``out`` (resized to fit), which is
+    returned. As in PyTorch, no gradient flows through it."""
+    if out is None:
+        return result
+    if result.requires_grad and is_grad_enabled():
+        raise RuntimeError("functions with out=... arguments don't support automatic "
+                           "differentiation; call them under tn.no_grad() or drop out=")
+    if out.shape != result.shape:
+        out.data = result.detach().to(out.dtype).clone()  # PyTorch resizes out
+    else:
+        out.copy_(result.detach())
+    return out
 
 
 def exp(x: Tensor) -> Tensor:

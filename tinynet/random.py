@@ -124,7 +124,7 @@ def randperm(n: int, generator: Generator | None = None, dtype=None, device=None
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size=None, generator: Generator | None = None,
-           dtype=None, device=None) -> Tensor:
+           dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Normal samples with the given mean and standard deviation: numbers with ``size``,
     or tensors (elementwise, broadcast together)."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -132,10 +132,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size=None, generator: Generator | No
         shape = np.broadcast_shapes(np.shape(mean.array if isinstance(mean, Tensor) else mean),
                                     np.shape(std.array if isinstance(std, Tensor) else std))
         noise = randn(shape, generator=generator, dtype=like.dtype, device=like.device)
-        return (noise * std + mean).detach()
+        return (noise * std + mean).detach().requires_grad_(requires_grad)
     if size is None:
         raise TypeError("normal(mean, std) with numbers needs size=")
-    return (randn(size, generator=generator, dtype=dtype, device=device) * std + mean).detach()
+    sample = randn(size, generator=generator, dtype=dtype, device=device) * std + mean
+    return sample.detach().requires_grad_(requires_grad)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False,

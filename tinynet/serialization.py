@@ -72,8 +72,10 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     write_checkpoint(os.fspath(path), arrays)
 
 
-def load(path: str | os.PathLike, map_location: str | Backend | None = None) -> Any:
-    """Read a file written by ``save``.
+def load(path: str | os.PathLike, map_location: str | Backend | None = None, *,
+         weights_only: bool = True) -> Any:
+    """Read a file written by ``save``. (``weights_only`` is accepted for PyTorch's
+    signature: tinynet's files never hold code, so loading is always weights only.)
 
     Tensors and saved backend arrays come back on ``map_location`` (``"cpu"``, ``"cuda"``,
     ``"strict"``; default: the active backend); NumPy arrays stay NumPy arrays, tuples stay

@@ -85,6 +85,12 @@ class TensorConvert:
     def int(self) -> Any:
         return self.to(np.int32)
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as in PyTorch."""
+        if spec and self.array.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def __float__(self) -> float:
         return float(self.item())
 

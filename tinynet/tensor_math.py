@@ -62,6 +62,21 @@ class TensorMath:
     def pow(self, exponent):
         return self ** exponent
 
+    def add(self, other, *, alpha: float = 1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha: float = 1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def matmul(self, other):
+        return self @ other
+
     def __matmul__(self, other):
         return ops.MatMul.apply(*same_dtype(*pair(self, other, promote=False), "matmul"))
 

@@ -259,7 +259,9 @@ PROGRAMS = {p.name: p for p in [
         derive=_last("validation losses", "final validation loss"),
         checks=(Check("n", "same"), Check("c", "same"), Check("x_train dtype", "same"),
                 Check("y_train dtype", "same"), Check("valid batches", "same"),
-                Check("final validation loss", "below", 1.0)),
+                # lr 0.5 on 5000 images: the final loss swings with the shuffle order
+                # (seeds 0-14: torch 0.37-0.90, tinynet 0.37-1.05); untrained, it is 2.30
+                Check("final validation loss", "below", 1.5)),
         files=("mnist.pkl.gz",)),
     Program(
         "d2l_linreg_scratch", "Dive into Deep Learning 3.2 (r0.17), linear regression from scratch",
