@@ -17,5 +17,6 @@ from .serialization import load, save
 from .tensor import Tensor
 from .trace import trace_backward
 from . import data, nn, optim, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, tn.optim.SGD)
+from .interchange import onnx  # noqa: E402  (tn.onnx.export; imports the onnx package lazily)
 
 __version__ = "0.1.0"

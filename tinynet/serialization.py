@@ -43,6 +43,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     that appears twice is stored twice. Raises TypeError naming the type and key path of the
     first object that cannot be stored, before any file is touched.
     """
+    if os.fspath(path).lower().endswith(".safetensors"):  # PyTorch's format, for state dicts
+        from .interchange import safetensors
+        return safetensors.save(obj, path)
     arrays: dict[str, np.ndarray] = {}
     root = _encode(obj, "obj", arrays)
     text = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=False)
@@ -59,6 +62,9 @@ def load(path: str | os.PathLike, map_location: str | Backend | None = None) -> 
     ValueError for a file that is not a complete, valid tinynet checkpoint.
     """
     path = os.fspath(path)
+    if path.lower().endswith(".safetensors"):  # a state dict, from tinynet or PyTorch
+        from .interchange import safetensors
+        return safetensors.load(path, map_location)
     backend = backend_for_device(map_location)
     try:
         with open(path, "rb") as file:  # a missing file raises FileNotFoundError here
