@@ -124,6 +124,20 @@ def dataset_title(args: argparse.Namespace) -> str:
     return {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}.get(args.dataset, args.dataset)
 
 
+def describe_run(args: argparse.Namespace, model: tn.nn.Module, device_reason: str,
+                 batches: int, n_test: int) -> str:
+    """The header: the model, the data, the device and why, the schedule of the run."""
+    n_params = sum(p.numel() for p in model.parameters())
+    n_train = args.n_train + args.val_count
+    held_out = f" ({args.val_count:,} held out for validation)" if args.val_count else ""
+    return (f"model   {describe_model(args)}, {n_params:,} parameters\n"
+            f"data    {dataset_title(args)}: {n_train:,} training images{held_out}, "
+            f"{n_test:,} test images\n"
+            f"device  {tn.get_backend().device} ({device_reason})\n"
+            f"run     {args.epochs} epoch{'s' * (args.epochs != 1)} of {batches} batches of "
+            f"{args.batch_size}, {args.optimizer} lr {args.lr:g} ({args.schedule})")
+
+
 def summarize(history: list[dict], args: argparse.Namespace) -> None:
     """The final test accuracy (the model we end with; picking the best epoch by its test
     accuracy would be selection on the test set) and, with --val-split, the best epoch by

@@ -28,8 +28,8 @@ from tinynet.data.datasets import default_root
 
 from mnist_cli import (adopt_checkpoint_config, choose_device, data_root, explain_load_error,
                        misplaced_data, parse_args, resume_command, run_config)
-from mnist_report import (Diverged, LossMeter, MetricSinks, dataset_title, describe_model,
-                          export_model, plot_curves, progress_bar, summarize)
+from mnist_report import (Diverged, LossMeter, MetricSinks, describe_run, export_model,
+                          plot_curves, progress_bar, summarize)
 
 DATASETS = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
 DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10}  # the models build_model knows
@@ -85,6 +85,7 @@ def load_data(args):
         order = np.random.default_rng(args.seed).permutation(len(x))
         held, kept = np.sort(order[:args.val_count]), np.sort(order[args.val_count:])
         (x, y), val = (x[kept], y[kept]), (x[held], y[held])
+    args.n_train = len(y)
     return (x, y), val, (test_set.data[:limit], test_set.targets[:limit])
 
 
@@ -195,18 +196,14 @@ def main(argv: list[str] | None = None) -> int:
         first_epoch, history = int(state["epoch"]) + 1, list(state["history"])
         print(f"resumed from {args.resume} after epoch {first_epoch - 1}")
 
-    n_params = sum(p.numel() for p in model.parameters())
-    held_out = f" ({args.val_count:,} held out for validation)" if val_loader else ""
-    print(f"model   {describe_model(args)}, {n_params:,} parameters\n"
-          f"data    {dataset_title(args)}: {len(train_data[1]) + args.val_count:,} training "
-          f"images{held_out}, {len(test_data[1]):,} test images\n"
-          f"device  {tn.get_backend().device} ({why})\n"
-          f"run     {args.epochs} epoch{'s' * (args.epochs != 1)} of {len(train_loader)} batches of {args.batch_size}, "
-          f"{args.optimizer} lr {args.lr:g} ({args.schedule})")
-    sinks = MetricSinks(args, run_config(args))
+    print(describe_run(args, model, why, len(train_loader), len(test_data[1])))
+    try:
+        sinks = MetricSinks(args, run_config(args))
+    except Exception as error:  # raised by TensorBoard's or W&B's package: their message
+        return fail(f"cannot start the metric loggers: {type(error).__name__}: {error}")
     try:  # NumPy's overflow warnings are noise: the loss is checked for nan and inf
         with np.errstate(all="ignore"):
-                code = train(args, model, optimizer, schedule, train_loader, val_loader,
+            code = train(args, model, optimizer, schedule, train_loader, val_loader,
                          test_loader, first_epoch, history, sinks)
     finally:
         sinks.close()
@@ -214,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         summarize(history, args)
         if args.plot and history:
             plot_curves(history, args.plot, args)
-        export_model(model, next(iter(test_loader))[0][:1], args)
+        if args.export or args.safetensors:
+            export_model(model, next(iter(test_loader))[0][:1], args)
     return code
 
 

@@ -167,6 +167,10 @@ def test_onnx_export_names_a_layer_it_cannot_export_and_keeps_the_batch_axis(tmp
     with pytest.raises(TypeError, match="layer '1' is a Square, which has no ONNX exporter"):
         tn.onnx.export(model, tn.randn(2, 4), tmp_path / "m.onnx")
     assert list(tmp_path.iterdir()) == [] and model.training
+    proto = tn.onnx.export(nn.Sequential(nn.Linear(4, 3)), tn.randn(2, 4), tmp_path / "m.onnx",
+                           input_names=["pixels"], output_names=["logits"])  # PyTorch's names
+    assert [proto.graph.input[0].name, proto.graph.output[0].name] == ["pixels", "logits"]
+    (tmp_path / "m.onnx").unlink()
     with pytest.raises(ValueError, match="layer '0'.*merges the batch axis 0"):
         tn.onnx.export(nn.Sequential(nn.Flatten(0)), tn.randn(2, 4), tmp_path / "m.onnx")
 

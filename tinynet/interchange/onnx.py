@@ -114,16 +114,19 @@ EXPORTERS: dict[type, Callable] = {
 
 
 def export(model: Any, example_input: Tensor, path: str | os.PathLike,
-           input_name: str = "input", output_name: str = "output",
+           input_names: list[str] | None = None, output_names: list[str] | None = None,
            opset_version: int = OPSET) -> Any:
     """Write ``model`` (a ``Sequential`` of the layers in ``EXPORTERS``, nested Sequentials
     allowed) to ``path`` as an ONNX model and return the ``onnx.ModelProto``.
 
     ``example_input`` is one batch the model accepts; it fixes the dtype and every axis
-    but the first. Raises TypeError naming a layer the table does not know, ImportError
-    naming the extra when onnx is missing.
+    but the first. ``input_names`` / ``output_names`` (PyTorch's keywords; one name each)
+    default to ``["input"]`` and ``["output"]``. Raises TypeError naming a layer the table
+    does not know, ImportError naming the extra when onnx is missing.
     """
     onnx = require("onnx", "onnx", "tn.onnx.export")
+    (input_name,) = input_names or ["input"]
+    (output_name,) = output_names or ["output"]
     if not isinstance(example_input, Tensor):
         raise TypeError(f"tn.onnx.export: example_input must be a Tensor, got "
                         f"{type(example_input).__name__}")
