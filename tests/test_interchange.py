@@ -132,6 +132,7 @@ MODELS = {
     "flatten-middle": (lambda: nn.Sequential(nn.Flatten(1, 2), nn.Linear(5, 3)), (3, 2, 2, 5)),
     "float64": (lambda: nn.Sequential(nn.Linear(6, 5, dtype=tn.float64), nn.Tanh()), (3, 6)),
     "dropout-only": (lambda: nn.Sequential(nn.Dropout(0.5)), (3, 6)),
+    "bare-linear": (lambda: nn.Linear(6, 4), (3, 6)),
 }
 
 

@@ -56,28 +56,33 @@ class Graph:
         return name
 
 
+def key(layer_name: str, leaf: str) -> str:
+    """``0.weight`` for the layer at ``0`` of a Sequential; ``weight`` for a bare layer."""
+    return f"{layer_name}.{leaf}" if layer_name else leaf
+
+
 # ---- one function per layer type: (graph, layer, its name, input name, input) -> output ----
 def linear(g: Graph, m: layers.Linear, name: str, x_name: str, x: Tensor) -> str:
     """y = x Wᵀ + b: Gemm for a batch of vectors, else MatMul (and Add) over the last axis."""
-    w = g.add_initializer(f"{name}.weight", m.weight)
-    b = [g.add_initializer(f"{name}.bias", m.bias)] if m.bias is not None else []
+    w = g.add_initializer(key(name, "weight"), m.weight)
+    b = [g.add_initializer(key(name, "bias"), m.bias)] if m.bias is not None else []
     if x.ndim == 2:
-        return g.add_node("Gemm", [x_name, w] + b, f"{name}.gemm", transB=1)
-    wt = g.add_node("Transpose", [w], f"{name}.weight_t", perm=[1, 0])
-    y = g.add_node("MatMul", [x_name, wt], f"{name}.matmul")
-    return g.add_node("Add", [y] + b, f"{name}.add") if b else y
+        return g.add_node("Gemm", [x_name, w] + b, key(name, "gemm"), transB=1)
+    wt = g.add_node("Transpose", [w], key(name, "weight_t"), perm=[1, 0])
+    y = g.add_node("MatMul", [x_name, wt], key(name, "matmul"))
+    return g.add_node("Add", [y] + b, key(name, "add")) if b else y
 
 
 def elementwise(op: str) -> Callable:
     """An activation that is one ONNX op of the same meaning: Relu, Sigmoid, Tanh."""
     def export(g: Graph, m: Any, name: str, x_name: str, x: Tensor) -> str:
-        return g.add_node(op, [x_name], f"{name}.{op.lower()}")
+        return g.add_node(op, [x_name], key(name, op.lower()))
     return export
 
 
 def softmax(g: Graph, m: layers.Softmax, name: str, x_name: str, x: Tensor) -> str:
     op = "LogSoftmax" if isinstance(m, layers.LogSoftmax) else "Softmax"
-    return g.add_node(op, [x_name], f"{name}.{op.lower()}", axis=m.dim)
+    return g.add_node(op, [x_name], key(name, op.lower()), axis=m.dim)
 
 
 def identity(g: Graph, m: Any, name: str, x_name: str, x: Tensor) -> str:
@@ -94,10 +99,10 @@ def flatten(g: Graph, m: layers.Flatten, name: str, x_name: str, x: Tensor) -> s
         raise ValueError(f"tn.onnx.export: layer {name!r} ({m!r}) merges the batch axis 0 "
                          "into others; an exported model keeps axis 0 as its batch axis")
     if start == 1 and end == x.ndim - 1:
-        return g.add_node("Flatten", [x_name], f"{name}.flatten", axis=1)
+        return g.add_node("Flatten", [x_name], key(name, "flatten"), axis=1)
     shape = np.array([0] * start + [-1] + list(x.shape[end + 1:]), dtype=np.int64)
-    shape_name = g.add_initializer(f"{name}.shape", shape)
-    return g.add_node("Reshape", [x_name, shape_name], f"{name}.reshape")
+    shape_name = g.add_initializer(key(name, "shape"), shape)
+    return g.add_node("Reshape", [x_name, shape_name], key(name, "reshape"))
 
 
 EXPORTERS: dict[type, Callable] = {
@@ -139,7 +144,7 @@ def export(model: Any, example_input: Tensor, path: str | os.PathLike,
                 exporter = EXPORTERS.get(type(layer))
                 if exporter is None:
                     known = ", ".join(sorted(t.__name__ for t in EXPORTERS))
-                    raise TypeError(f"tn.onnx.export: layer {name!r} is a "
+                    raise TypeError(f"tn.onnx.export: layer {name or 'model'!r} is a "
                                     f"{type(layer).__name__}, which has no ONNX exporter; "
                                     f"supported: Sequential of {known}")
                 x_name, x = exporter(g, layer, name, x_name, x), layer(x)
@@ -163,7 +168,7 @@ def export(model: Any, example_input: Tensor, path: str | os.PathLike,
 def _layers(model: Any, prefix: str = ""):
     """(state_dict name prefix, layer) for every layer, nested Sequentials walked through."""
     if type(model) is not layers.Sequential:
-        yield prefix.rstrip(".") or type(model).__name__, model
+        yield prefix.rstrip("."), model
         return
     for name, child in model.named_children():
         yield from _layers(child, f"{prefix}{name}.")
