@@ -65,23 +65,39 @@ class Function:
         The output is wrapped by the first input (``_wrap``), so the engine never names
         the Tensor class.
         """
-        first = inputs[0]
-        if type(first.array) is HOST_ARRAY:  # the common case: NumPy arrays, one device
-            for t in inputs:
-                if type(t.array) is not HOST_ARRAY:
-                    check_same_device(inputs)
-        else:  # device arrays: one device for all, and new arrays must be made there
-            check_same_device(inputs)
-            backend_of(first.array).make_current()
         node = cls()
-        node.needs_input_grad = needs = tuple([t._requires_grad for t in inputs])
-        result = first._wrap(node.forward(*[t.array for t in inputs], **kwargs))
+        if len(inputs) == 1:  # most ops have one or two inputs: the steps below, unrolled
+            a, = inputs
+            if type(a.array) is not HOST_ARRAY:
+                on_one_device(inputs)
+            node.needs_input_grad = needs = (a._requires_grad,)
+            result = a._wrap(node.forward(a.array, **kwargs))
+        elif len(inputs) == 2:
+            a, b = inputs
+            x, y = a.array, b.array
+            if type(x) is not HOST_ARRAY or type(y) is not HOST_ARRAY:
+                on_one_device(inputs)
+            node.needs_input_grad = needs = (a._requires_grad, b._requires_grad)
+            result = a._wrap(node.forward(x, y, **kwargs))
+        else:
+            arrays = [t.array for t in inputs]
+            if any(type(x) is not HOST_ARRAY for x in arrays):
+                on_one_device(inputs)
+            node.needs_input_grad = needs = tuple([t._requires_grad for t in inputs])
+            result = inputs[0]._wrap(node.forward(*arrays, **kwargs))
         if True in needs and _grad_enabled[0]:
             node.inputs = inputs
             node.born = _writes[0]
             result._requires_grad = True
             result._node = node
         return result
+
+
+def on_one_device(inputs: tuple) -> None:
+    """Inputs that are not all NumPy arrays must live on one device, which becomes the
+    current one (CuPy makes new arrays on the current GPU, whatever its inputs' GPU)."""
+    check_same_device(inputs)
+    backend_of(inputs[0].array).make_current()
 
 
 def check_same_device(tensors: tuple) -> None:
@@ -103,8 +119,8 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     if extra < 0:
         return g
     xp = array_module(g)
-    stretched = tuple(i + extra for i, n in enumerate(shape)
-                      if n == 1 and g.shape[i + extra] != 1)
+    stretched = tuple([i + extra for i, n in enumerate(shape)
+                       if n == 1 and g.shape[i + extra] != 1])
     if stretched:
         g = xp.sum(g, axis=stretched, keepdims=True)
     if extra:
@@ -160,10 +176,9 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                     x.grad = x._wrap(gx if owned else array_module(gx).asarray(gx, copy=True))
                 else:
                     x.grad.array += gx
-            elif x in grads:
-                grads[x] = grads[x] + gx
-            else:
-                grads[x] = gx
+            else:  # a computed tensor: sum the gradients from all its uses
+                before = grads.get(x)
+                grads[x] = gx if before is None else before + gx
         if not retain_graph:  # free what the node saved: activations go as backward runs
             node.inputs = None
             slots = saved_slots.get(type(node))

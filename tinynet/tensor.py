@@ -16,12 +16,15 @@ import numpy as np
 
 from .device import device
 from .autograd import Function, run_backward, shared_stamp
-from .backend import backend_of, get_backend, host_array, host_dtype
+from .backend import HOST_ARRAY, backend_of, get_backend, host_array, host_dtype
 from .tensor_convert import TensorConvert
 from .tensor_inplace import TensorInPlace
 from .tensor_math import TensorMath
 from .tensor_numpy import TensorNumpy
 from .tensor_shape import TensorShape
+
+
+_new = object.__new__
 
 
 class Tensor(TensorMath, TensorShape, TensorInPlace, TensorConvert, TensorNumpy):
@@ -64,9 +67,9 @@ class Tensor(TensorMath, TensorShape, TensorInPlace, TensorConvert, TensorNumpy)
     def _wrap(data: Any) -> "Tensor":
         """A Tensor around an array an op has just made: no checks, for the hot path.
         (The engine calls it on an input, ``x._wrap(array)``, so it never names Tensor.)"""
-        if isinstance(data, np.generic):  # NumPy reductions return scalars, not 0-d arrays
-            data = np.asarray(data)
-        t = object.__new__(Tensor)
+        if type(data) is not HOST_ARRAY and isinstance(data, np.generic):
+            data = np.asarray(data)  # NumPy reductions return scalars, not 0-d arrays
+        t = _new(Tensor)
         t.array, t.grad, t._node, t._stamp, t.name, t._requires_grad = (data, None, None,
                                                                          None, None, False)
         return t

@@ -15,10 +15,11 @@ import numpy as np
 
 from . import ops
 from .arguments import axes, axis_of, same_dtype, softmax_axis
-from .backend import backend_of, host_array
+from .backend import HOST_ARRAY, backend_of, host_array
 from .promotion import float_dtype, result_type
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # NumPy's, for a fast path of pair
 LN10 = math.log(10.0)
 
 
@@ -208,6 +209,10 @@ def pair(t: Any, other: Any, reflected: bool = False, promote: bool = True) -> t
     tensor stays float32. (Every Tensor is a TensorMath.)"""
     if not isinstance(other, TensorMath):
         backend = backend_of(t.array)
+        if type(other) is float and type(t.array) is HOST_ARRAY and t.array.dtype in FLOATS:
+            # the common case, 0.5 * x on a float tensor: the number takes x's dtype
+            other = t._wrap(backend.asarray(other, dtype=t.array.dtype))
+            return (other, t) if reflected else (t, other)
         if isinstance(other, (int, float, np.number, np.bool_)):
             dtype = result_type(t, other) if promote else t.dtype
             t = t.to(dtype)
@@ -218,7 +223,8 @@ def pair(t: Any, other: Any, reflected: bool = False, promote: bool = True) -> t
         except TypeError:
             other = backend.asarray(host_array(other))
         other = t._wrap(other)
-    if promote and other.array.dtype != t.array.dtype:
+    dtype = other.array.dtype
+    if promote and dtype is not t.array.dtype and dtype != t.array.dtype:
         dtype = result_type(t, other)
         t, other = t.to(dtype), other.to(dtype)
     return (other, t) if reflected else (t, other)
@@ -228,6 +234,8 @@ def floating(t: Any) -> Any:
     """``t`` as a floating point tensor (integers and bools in float32), or a pair."""
     if isinstance(t, tuple):
         return tuple(floating(x) for x in t)
+    if type(t.array) is HOST_ARRAY and t.array.dtype in FLOATS:  # the common case
+        return t
     dtype = t.dtype
     return t if dtype.kind == "f" else t.to(float_dtype(dtype))
 

@@ -5,7 +5,8 @@ called as array methods.
 that dispatch to the array's own method; on the small arrays of a training step the
 wrapper costs as much as the work (``np.sum`` about 2x ``a.sum()``, ``np.reshape`` about
 5x ``a.reshape``). This namespace is NumPy with those names bound straight to the
-methods, same arguments and results, so every op runs through the cheaper path.
+methods, same arguments and results, so every op runs through the cheaper path
+(``broadcast_to`` fills a small array instead of making a view).
 """
 from __future__ import annotations
 
@@ -62,11 +63,29 @@ def _permute_dims(x, axes):
     return x.transpose(axes)
 
 
+def _matrix_transpose(x):
+    return x.swapaxes(-1, -2)
+
+
 def _take(x, indices, axis=None):
     return x.take(indices, axis=axis)
 
 
+def _broadcast_to(x, shape):
+    """NumPy's broadcast_to is a Python function of a few microseconds; a small array is
+    cheaper to fill (a fresh array, not a read-only view, which no caller relies on)."""
+    size = 1
+    for n in shape:
+        size *= n
+    if size > 4096:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, dtype=x.dtype)
+    out[...] = x
+    return out
+
+
 for _name, _fn in {"sum": _sum, "mean": _mean, "max": _max, "min": _min, "any": _any,
                    "all": _all, "argmax": _argmax, "argmin": _argmin, "reshape": _reshape,
-                   "astype": _astype, "permute_dims": _permute_dims, "take": _take}.items():
+                   "astype": _astype, "permute_dims": _permute_dims, "take": _take, "matrix_transpose": _matrix_transpose,
+                   "broadcast_to": _broadcast_to}.items():
     setattr(namespace, _name, _fn)
