@@ -108,6 +108,12 @@ def evaluate(model: nn.Module, loader: DataLoader, desc: str, bars: bool) -> tup
     return total_loss / count, correct / count
 
 
+def show_loss(bar, meter, seen, start, refresh):
+    rate = seen / max(time.perf_counter() - start, 1e-9)
+    bar.set_postfix_str(f"loss {meter.smoothed:.4f} (smoothed), {rate:,.0f} ex/s",
+                        refresh=refresh)
+
+
 def train_epoch(model, loader, optimizer, schedule, epoch, args, meter, step):
     """One pass over the training set; the losses go to ``meter``. Returns (accuracy, the
     number of steps done since the run began)."""
@@ -129,11 +135,10 @@ def train_epoch(model, loader, optimizer, schedule, epoch, args, meter, step):
         seen += len(y)
         bar.update()
         if was_read:  # the smoothed loss, shown at the bar's next redraw
-            rate = seen / max(time.perf_counter() - start, 1e-9)
-            bar.set_postfix_str(f"loss {meter.smoothed:.4f} (smoothed), {rate:,.0f} ex/s",
-                                refresh=False)
+            show_loss(bar, meter, seen, start, refresh=False)
     meter.read()
-    bar.close()
+    show_loss(bar, meter, seen, start, refresh=True)  # the epoch's last state, even when
+    bar.close()                                        # it ran faster than one redraw
     return correct.item() / seen, step
 
 
