@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,29 +36,45 @@ needs_mpi = pytest.mark.skipif(
     reason="the MPI tests need mpi4py and mpiexec: pip install 'tinynet[mpi]'")
 
 
-def run_job(n: int, case: str, *args: str, expect_ok: bool = True):
-    """Run a case on n ranks; return (exit status, stdout + stderr, RESULT dicts by rank)."""
+def mpiexec(n: int, *argv: str, cwd=None, on_line=None) -> tuple[int, str]:
+    """``mpiexec -n n python argv...`` with one BLAS thread per rank: (exit status, stdout
+    and stderr). ``on_line(line, job)`` sees each line as it comes (to send a signal)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    command = [MPIEXEC, "-n", str(n), sys.executable, str(PROGRAMS), case, *args]
+    command = [MPIEXEC, "-n", str(n), sys.executable, *argv]
     job = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+                           stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
+                           start_new_session=True)
+    timer = threading.Timer(TIMEOUT, os.killpg, (job.pid, signal.SIGKILL))
+    timer.start()  # mpiexec and every rank it started, if the job outlives TIMEOUT
     try:
-        output, _ = job.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(job.pid, signal.SIGKILL)  # mpiexec and every rank it started
-        output, _ = job.communicate()
+        lines = []
+        for line in job.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line, job)
+        job.wait()
+    finally:
+        timer.cancel()
+    output = "".join(lines)
+    if job.returncode == -signal.SIGKILL:
         pytest.fail(f"{' '.join(command[2:])} did not end within {TIMEOUT} s (a rank "
                     f"waiting forever?); its output:\n{output[-3000:]}")
+    return job.returncode, output
+
+
+def run_job(n: int, case: str, *args: str, expect_ok: bool = True):
+    """Run a case of mpi_programs.py on n ranks; (exit status, output, RESULT dicts by rank)."""
+    status, output = mpiexec(n, str(PROGRAMS), case, *args)
     results, decoder, at = {}, json.JSONDecoder(), output.find("RESULT ")
     while at >= 0:  # ranks' lines may interleave: decode each JSON object where it starts
         value, _ = decoder.raw_decode(output, at + len("RESULT "))
         results[value["rank"]] = value
         at = output.find("RESULT ", at + 1)
     if expect_ok:
-        assert job.returncode == 0, f"mpiexec -n {n} {case} failed:\n{output[-3000:]}"
+        assert status == 0, f"mpiexec -n {n} {case} failed:\n{output[-3000:]}"
         assert sorted(results) == list(range(n)), f"not every rank reported:\n{output}"
-    return job.returncode, output, results
+    return status, output, results
 
 
 # ---- real jobs ----------------------------------------------------------------------------
@@ -256,3 +273,44 @@ def test_the_benchmark_runs_end_to_end_at_smoke_size(tmp_path):
     exact = results["exactness"]
     assert exact["identical_on_all_ranks"]
     assert exact["max_abs_diff"] <= 8 * np.finfo(np.float32).eps * exact["max_abs_param"]
+
+
+# ---- examples/train_mnist.py on two ranks -----------------------------------------------
+SCRIPT = str(ROOT / "examples" / "train_mnist.py")
+needs_mnist = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(os.environ.get("TINYNET_DATA_DIR", ""), "mnist")),
+    reason="real MNIST not found: set TINYNET_DATA_DIR to a folder holding mnist/")
+
+
+@needs_mpi
+@needs_mnist
+def test_train_mnist_on_two_ranks_speaks_and_saves_on_rank_0_and_resumes(tmp_path):
+    flags = ["--quiet", "--model", "logreg", "--batch-size", "256", "--schedule", "constant"]
+    status, out = mpiexec(2, SCRIPT, *flags, "--epochs", "1", "--save", "run.ckpt",
+                          "--log", "log.jsonl", cwd=tmp_path)
+    assert status == 0, out
+    assert out.count("epoch  1/1") == 1 and out.count("final test accuracy") == 1, out
+    assert out.strip().splitlines()[-1].endswith("; 2 processes"), out
+    assert "235 batches on each of 2 processes" in out  # 60,000 / 256: 128 per rank
+    assert sorted(os.listdir(tmp_path)) == ["log.jsonl", "run.ckpt"]  # no file from rank 1
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
+    checkpoint = tn.load(str(tmp_path / "run.ckpt"))
+    assert list(checkpoint["model"]) == ["1.weight", "1.bias"]  # the inner model's keys
+    assert checkpoint["history"][0]["test_acc"] > 0.88
+    status, out = mpiexec(2, SCRIPT, *flags, "--epochs", "2", "--resume", "run.ckpt",
+                          cwd=tmp_path)
+    assert status == 0 and out.count("resumed from run.ckpt after epoch 1") == 1, out
+    assert out.count("epoch  2/2") == 1 and "epoch  1/2" not in out
+
+
+@needs_mpi
+@needs_mnist
+def test_ctrl_c_on_two_ranks_stops_them_together_and_saves_once(tmp_path):
+    def interrupt_after_epoch_1(line, job):
+        if line.startswith("epoch  1/3"):
+            job.send_signal(signal.SIGINT)  # mpiexec passes it on to every rank
+    status, out = mpiexec(2, SCRIPT, "--quiet", "--model", "logreg", "--epochs", "3",
+                          "--save", "run.ckpt", cwd=tmp_path, on_line=interrupt_after_epoch_1)
+    assert status == 130, out
+    assert out.count("interrupted during epoch 2: saved the state after epoch 1") == 1, out
+    assert tn.load(str(tmp_path / "run.ckpt"))["epoch"] == 1
