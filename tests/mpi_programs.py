@@ -154,6 +154,14 @@ def ddp() -> None:
 
     with tn.no_grad():  # evaluation records nothing and reduces nothing
         assert ddp(x).grad_fn is None
+
+    if _has_strict():  # a model on a device (the strict backend stands in for a GPU)
+        twin.zero_grad()
+        on_device = DistributedDataParallel(twin.to("strict"))
+        F.cross_entropy(on_device(x.to("strict")), y.to("strict")).backward()
+        grads = np.concatenate([p.grad.numpy().reshape(-1) for p in twin.parameters()])
+        assert all(p.grad.device == tn.device("strict") for p in twin.parameters())
+        assert np.allclose(grads, expected, rtol=1e-5, atol=1e-7)
     report(max_grad_error=float(np.abs(reduced - expected).max()))
 
 
