@@ -156,7 +156,7 @@ def test_uncompressed_mirror_is_saved_without_gz(tmp_path, server):
 def test_failed_download_leaves_no_file(tmp_path, server, sub, message):
     with pytest.raises(RuntimeError, match=message):
         MNIST(root=tmp_path, mirrors=[server(sub)])
-    assert os.listdir(tmp_path / "mnist") == []  # neither a partial file nor a temporary
+    assert not (tmp_path / "mnist").exists()  # no partial file, no temporary, no empty mnist/
 
 
 def test_all_mirrors_fail_message(tmp_path, server):
@@ -184,7 +184,7 @@ def test_connection_refused_and_silent_server_fail_fast(tmp_path):
         with pytest.raises(RuntimeError, match="timed out"):
             MNIST(root=tmp_path, mirrors=[url], timeout=0.5)
         assert time.perf_counter() - start < 5
-    assert os.listdir(tmp_path / "mnist") == []
+    assert os.listdir(tmp_path) == []  # not even an empty mnist/
 
 
 def test_ctrl_c_removes_the_partial_file(tmp_path, server, monkeypatch):
@@ -194,7 +194,25 @@ def test_ctrl_c_removes_the_partial_file(tmp_path, server, monkeypatch):
     monkeypatch.setattr(download, "_copy", interrupted_copy)
     with pytest.raises(KeyboardInterrupt):
         MNIST(root=tmp_path, mirrors=[server("good")])
-    assert os.listdir(tmp_path / "mnist") == []
+    assert not (tmp_path / "mnist").exists()
+
+
+def test_a_failed_download_creates_no_folders_and_keeps_what_it_got(tmp_path, server):
+    """Folders made for the download go again when nothing came; a root that existed and
+    files that did arrive stay."""
+    base = tmp_path / "base"
+    base.mkdir()
+    with pytest.raises(RuntimeError, match="refused"):
+        MNIST(root=base / "new" / "data", mirrors=[_refused_url()])
+    assert os.listdir(base) == []
+    (base / "mine").mkdir()
+    with pytest.raises(RuntimeError, match="refused"):
+        MNIST(root=base / "mine", mirrors=[_refused_url()])
+    assert os.listdir(base) == ["mine"] and os.listdir(base / "mine") == []
+    MNIST(root=base / "mine", train=False, mirrors=[server("good")])
+    with pytest.raises(RuntimeError, match="404"):
+        MNIST(root=base / "mine", train=True, mirrors=[server("missing")])
+    assert len(os.listdir(base / "mine" / "mnist")) == 2  # the test files stay
 
 
 def test_missing_files_without_download(tmp_path):
@@ -258,4 +276,4 @@ def test_mirror_sending_more_than_the_file_can_take_is_cut_off(tmp_path, server,
     with pytest.raises(RuntimeError, match=message):
         MNIST(root=tmp_path, train=False, mirrors=[server(sub)])
     assert time.perf_counter() - start < 5
-    assert os.listdir(tmp_path / "mnist") == []
+    assert not (tmp_path / "mnist").exists()  # nothing left behind, not even the folder

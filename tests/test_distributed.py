@@ -290,8 +290,9 @@ def test_train_mnist_on_two_ranks_speaks_and_saves_on_rank_0_and_resumes(tmp_pat
                           "--log", "log.jsonl", cwd=tmp_path)
     assert status == 0, out
     assert out.count("epoch  1/1") == 1 and out.count("final test accuracy") == 1, out
-    assert out.strip().splitlines()[-1].endswith("; 2 processes"), out
-    assert "235 batches on each of 2 processes" in out  # 60,000 / 256: 128 per rank
+    assert out.strip().splitlines()[-1].endswith("; 2 processes (mpiexec -n 2)"), out
+    assert "1 epoch of 235 batches of 256, sgd lr 0.1 (constant), split over 2 processes" \
+        in out  # 60,000 / 256: 128 samples of each batch on each rank
     assert sorted(os.listdir(tmp_path)) == ["log.jsonl", "run.ckpt"]  # no file from rank 1
     assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 1
     checkpoint = tn.load(str(tmp_path / "run.ckpt"))
@@ -314,3 +315,4 @@ def test_ctrl_c_on_two_ranks_stops_them_together_and_saves_once(tmp_path):
     assert status == 130, out
     assert out.count("interrupted during epoch 2: saved the state after epoch 1") == 1, out
     assert tn.load(str(tmp_path / "run.ckpt"))["epoch"] == 1
+    assert "mpiexec -n 2 python " in out and "--resume run.ckpt" in out  # how to continue

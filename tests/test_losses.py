@@ -354,6 +354,7 @@ def test_all_ignored_mean_is_nan_with_zero_gradient(backend):
 
 def test_probability_input_warns_once(backend, monkeypatch):
     monkeypatch.setattr(checks, "probabilities_warned", [False])
+    monkeypatch.setattr(checks, "probability_checks_left", [checks.PROBABILITY_CHECKS])
     logits = tn.tensor(np.random.default_rng(7).standard_normal((4, 3)))
     target = tn.tensor(np.array([0, 1, 2, 0]))
     # (on a device the check is read with the next host read, here .item())

@@ -29,6 +29,7 @@ from .serialization import load, save
 from .tensor import Tensor
 from .trace import trace_backward
 from . import data, nn, optim, utils, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, ...)
+from .interchange import onnx  # noqa: E402  (tn.onnx.export; imports the onnx package lazily)
 from .missing import __getattr__ as _missing  # noqa: E402
 
 

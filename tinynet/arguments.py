@@ -61,3 +61,17 @@ def shape_args(shape: tuple) -> tuple:
         return tuple(operator.index(n) for n in shape)
     except TypeError:
         raise TypeError(f"sizes must be integers, got {tuple(shape)!r}") from None
+
+
+def same_dtype(a: Any, b: Any, name: str) -> tuple:
+    """Refuse operands of two dtypes, as PyTorch's matmul does (no silent promotion)."""
+    if a.array.dtype != b.array.dtype:
+        raise TypeError(f"{name}: expected both operands to have the same dtype, got "
+                        f"{a.dtype} and {b.dtype}; convert one with .to(dtype)")
+    return a, b
+
+
+def softmax_axis(t: Any, dim: int) -> int | None:
+    """The class axis of softmax and log_softmax (None for a 0-d tensor)."""
+    axis = axis_of(t, dim)
+    return None if t.ndim == 0 else axis

@@ -60,6 +60,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     first object that cannot be stored, and ValueError for a structure nested deeper than
     ``MAX_DEPTH`` or with more than ``MAX_MANIFEST_BYTES`` of JSON, before any file is touched.
     """
+    if os.fspath(path).lower().endswith(".safetensors"):  # PyTorch's format, for state dicts
+        from .interchange import safetensors
+        return safetensors.save(obj, path)
     arrays: dict[str, np.ndarray] = {}
     root = _encode(obj, "obj", arrays, depth=0)
     text = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=False)
@@ -83,6 +86,9 @@ def load(path: str | os.PathLike, map_location: str | Backend | None = None, *,
     ValueError, naming the file, for one that is not a complete, valid tinynet checkpoint.
     """
     path = os.fspath(path)
+    if path.lower().endswith(".safetensors"):  # a state dict, from tinynet or PyTorch
+        from .interchange import safetensors
+        return safetensors.load(path, map_location)
     backend = backend_for_device(map_location)
     with open(path, "rb") as file:  # a missing file raises FileNotFoundError here
         try:

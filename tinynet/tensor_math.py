@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .arguments import axes, axis_of
+from .arguments import axes, axis_of, same_dtype, softmax_axis
 from .backend import backend_of, host_array
 from .promotion import float_dtype, result_type
 
@@ -232,14 +232,6 @@ def floating(t: Any) -> Any:
     return t if dtype.kind == "f" else t.to(float_dtype(dtype))
 
 
-def same_dtype(a: Any, b: Any, name: str) -> tuple:
-    """Refuse operands of two dtypes, as PyTorch's matmul does (no silent promotion)."""
-    if a.array.dtype != b.array.dtype:
-        raise TypeError(f"{name}: expected both operands to have the same dtype, got "
-                        f"{a.dtype} and {b.dtype}; convert one with .to(dtype)")
-    return a, b
-
-
 def arg_reduce(t: Any, name: str, dim: int | None, keepdim: bool) -> Any:
     """argmax / argmin over all elements (dim None) or along ``dim``, as int64."""
     xp = backend_of(t.array).xp
@@ -248,9 +240,3 @@ def arg_reduce(t: Any, name: str, dim: int | None, keepdim: bool) -> Any:
         index = getattr(xp, name)(xp.reshape(t.array, (-1,)))
         return t._wrap(xp.reshape(index, (1,) * t.ndim) if keepdim and t.ndim else index)
     return t._wrap(getattr(xp, name)(t.array, axis=axis_of(t, dim), keepdims=keepdim))
-
-
-def softmax_axis(t: Any, dim: int) -> int | None:
-    """The class axis of softmax and log_softmax (None for a 0-d tensor)."""
-    axis = axis_of(t, dim)
-    return None if t.ndim == 0 else axis

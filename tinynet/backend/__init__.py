@@ -26,6 +26,7 @@ from .base import Backend
 from .cupy_backend import CupyBackend
 from .host import host_array, host_dtype
 from .numpy_backend import NumpyBackend
+from .numpy_namespace import namespace as numpy_namespace
 from .strict_backend import StrictBackend
 
 __all__ = ["HOST_ARRAY", "Backend", "NumpyBackend", "CupyBackend", "StrictBackend", "array_module",
@@ -96,7 +97,7 @@ def array_module(a: Any) -> Any:
     """The array namespace ``xp`` of array ``a`` (``numpy`` for NumPy arrays): what an op
     calls for its math, so that one op runs on every backend (``xp.exp(x)``)."""
     if type(a) is np.ndarray:  # the hot path: no registry lookup
-        return np
+        return numpy_namespace
     return backend_of(a).xp
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Backend
+from .numpy_namespace import namespace
 
 
 class NumpyBackend(Backend):
@@ -14,7 +15,7 @@ class NumpyBackend(Backend):
     FOREACH_PIECE = 1 << 16
 
     def __init__(self):
-        super().__init__(np, "cpu")
+        super().__init__(namespace, "cpu")
 
     def asarray(self, obj, dtype=None):
         return np.asarray(obj, dtype=dtype)

@@ -179,12 +179,18 @@ class MNIST(Dataset):
             raise FileNotFoundError(f"{type(self).__name__}: {name} (or {name}.gz) not found "
                                     f"in {self.raw_folder}, and download=False.\n"
                                     + self._guidance())
+        created = _missing_folders(self.raw_folder)
         os.makedirs(self.raw_folder, exist_ok=True)
         sha256, size = self.files[name]
         mirrors = self.default_mirrors if mirrors is None else mirrors
         try:
             return download_file(name, self.raw_folder, sha256, size, mirrors, timeout)
-        except RuntimeError as exc:
+        except BaseException as exc:
+            for folder in reversed(created):  # a failed download leaves no empty folders
+                if os.path.isdir(folder) and not os.listdir(folder):
+                    os.rmdir(folder)
+            if not isinstance(exc, RuntimeError):
+                raise
             raise RuntimeError(f"{type(self).__name__}: {exc}\n{self._guidance()}") from None
 
     def _guidance(self) -> str:
@@ -201,6 +207,18 @@ def _to_unit_float(images: Any) -> Any:
     ToTensor exactly."""
     backend = backend_of(images)
     return backend.xp.expand_dims(backend.astype(images, np.float32) / 255, axis=-3)
+
+
+def _missing_folders(path: str) -> list[str]:
+    """The folders ``os.makedirs(path)`` would create, outermost first."""
+    missing = []
+    while path and not os.path.exists(path):
+        missing.insert(0, path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 class FashionMNIST(MNIST):

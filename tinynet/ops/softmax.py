@@ -8,13 +8,30 @@ from ..autograd import Function
 from ..backend import array_module
 
 
+_constants: dict = {}  # (what, shape, dtype, device) -> a read-only array made once
+
+
+def constant(xp, what: str, shape: tuple, dtype, device, make):
+    """A small array that depends only on its shape, made once and kept: the ones vector
+    of ``class_sum``, the class numbers the losses compare targets with. Nothing may
+    write into it."""
+    key = (what, shape, dtype, device)
+    array = _constants.get(key)
+    if array is None:
+        if len(_constants) > 256:  # shapes come from the data: keep the cache small
+            _constants.clear()
+        array = _constants[key] = make()
+    return array
+
+
 def class_sum(xp, a, axis: int, keepdims: bool = True):
     """Σ over the class axis. When it is the last axis this is a matrix-vector product with
     ones: NumPy's sum over a short last axis costs ~30 ns a row, BLAS a few."""
     if axis != a.ndim - 1 or a.ndim > 2:
         return xp.sum(a, axis=axis, keepdims=keepdims)
-    ones = xp.ones((a.shape[axis], 1) if keepdims else (a.shape[axis],), dtype=a.dtype,
-                   device=a.device)
+    shape = (a.shape[axis], 1) if keepdims else (a.shape[axis],)
+    ones = constant(xp, "ones", shape, a.dtype, a.device,
+                    lambda: xp.ones(shape, dtype=a.dtype, device=a.device))
     return a @ ones
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ... import ops
 from ...backend import backend_of
 from ...tensor import Tensor
-from ...tensor_math import softmax_axis
+from ...arguments import softmax_axis
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
