@@ -138,10 +138,11 @@ def describe_run(args: argparse.Namespace, model: tn.nn.Module, device_reason: s
             f"{args.batch_size}, {args.optimizer} lr {args.lr:g} ({args.schedule})")
 
 
-def summarize(history: list[dict], args: argparse.Namespace) -> None:
+def summarize(history: list[dict], args: argparse.Namespace, world: int = 1) -> None:
     """The final test accuracy (the model we end with; picking the best epoch by its test
-    accuracy would be selection on the test set) and, with --val-split, the best epoch by
-    validation accuracy."""
+    accuracy would be selection on the test set), with the number of processes that trained
+    it when there were several, and, with --val-split, the best epoch by validation
+    accuracy."""
     if not history:
         return
     last = history[-1]
@@ -150,7 +151,8 @@ def summarize(history: list[dict], args: argparse.Namespace) -> None:
     print(f"final test accuracy {100 * last['test_acc']:.2f}% (loss {last['test_loss']:.4f}) "
           f"after {last['epoch']} epoch{'s' * (last['epoch'] != 1)}; {per_epoch:.2f} s per "
           "training epoch (median); "
-          f"peak memory {peak_mb:.0f} MB")
+          f"peak memory {peak_mb:.0f} MB"
+          + (f" per process; {world} processes (mpiexec -n {world})" if world > 1 else ""))
     if "val_acc" in history[0]:
         best = max(history, key=lambda row: row["val_acc"])
         print(f"best epoch by validation accuracy: {best['epoch']} "

@@ -478,8 +478,9 @@ def test_distributed_sampler_defaults_errors_and_loader():
 
 
 def test_distributed_sampler_takes_world_size_and_rank_from_tinynet_distributed(monkeypatch):
-    """Until tinynet.distributed exists, a stand-in module with its API shows where the
-    defaults come from (only when its process group is initialised)."""
+    """A stand-in for tinynet.distributed with 4 ranks shows where the defaults come from
+    (only when its process group is initialised); tests/test_distributed.py runs the real
+    module on real ranks."""
     world = SimpleNamespace(is_initialized=lambda: True, get_world_size=lambda: 4,
                             get_rank=lambda: 2)
     monkeypatch.setitem(sys.modules, "tinynet.distributed", world)

@@ -30,7 +30,17 @@ from .tensor import Tensor
 from .trace import trace_backward
 from . import data, nn, optim, utils, viz  # noqa: E402  (tn.data.MNIST, tn.nn.Linear, ...)
 from .interchange import onnx  # noqa: E402  (tn.onnx.export; imports the onnx package lazily)
-from .missing import __getattr__  # noqa: E402  (a clear error for names tinynet lacks)
+from .missing import __getattr__ as _missing  # noqa: E402
+
+
+def __getattr__(name: str):
+    """``tn.distributed`` is imported on first use (it is what talks to MPI); any other name
+    tinynet lacks gets a clear error naming the PyTorch name (missing.py)."""
+    if name == "distributed":
+        import importlib
+        return importlib.import_module(".distributed", __name__)
+    return _missing(name)
+
 
 __version__ = "0.2.0"
 

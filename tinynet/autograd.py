@@ -18,6 +18,7 @@ from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad  # n
 from .versions import _writes, check_unmodified, mark_modified, shared_stamp  # noqa: F401
 
 backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
+_queued: list = []  # callables to run once the backward pass now running has ended
 
 
 class Function:
@@ -137,7 +138,9 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
        and handing the results to its inputs: leaves accumulate into ``.grad``.
     3. Unless ``retain_graph``, drop every node's saved arrays as soon as it has run, so
        activations are freed during the pass and the graph cannot be used twice.
+    4. Run the callbacks that backward steps queued (``queue_callback``).
     """
+    del _queued[:]  # what a pass that raised had queued is dropped
     order = _topological_order(root)
     grads: dict[Any, Any] = {root: gy}  # tensor -> dL/dtensor so far (keys hash by identity)
     writes, hooks, saved_slots = _writes, backward_hooks, _slots_of
@@ -184,6 +187,18 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
             slots = saved_slots.get(type(node))
             for slot in slots if slots is not None else _saved_slots(type(node)):
                 setattr(node, slot, None)
+    callbacks, _queued[:] = list(_queued), []
+    for callback in callbacks:  # every gradient is accumulated now
+        callback()
+
+
+def queue_callback(callback: Any) -> None:
+    """Call ``callback()`` once the backward pass now running has accumulated every
+    gradient into the leaves' ``.grad`` (PyTorch's ``Engine.queue_callback``). Queued
+    twice in one pass, it runs once. An op's backward queues it (``ops.OnBackward``):
+    DistributedDataParallel averages gradients over processes this way."""
+    if callback not in _queued:
+        _queued.append(callback)
 
 
 def _wrong_gradient(node: Function, x: Any, gx: Any) -> None:

@@ -103,6 +103,21 @@ class Backend:
         for kernel, arrays in jobs:
             kernel(*arrays)
 
+    def run_collective(self, a: Any, collective: Callable[[Any], None],
+                       device_memory: bool = False) -> None:
+        """Run ``collective(buffer)``, which updates a C-contiguous buffer in place (an MPI
+        allreduce or broadcast, see ``tinynet/distributed.py``), on the array ``a``.
+
+        A device backend stages the values through host memory: copy to the host, run the
+        collective there, copy the result back into ``a``. ``device_memory=True`` says the
+        communication library reads device memory itself (a CUDA-aware MPI); backends that
+        can hand it their arrays (CuPy) then skip the staging."""
+        host = self.to_numpy(a)
+        if not (host.flags.c_contiguous and host.flags.writeable):
+            host = np.array(host, order="C")
+        collective(host)
+        self.setitem(a, ..., self.asarray(host))
+
     # ---- random numbers --------------------------------------------------------------
     def manual_seed(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)

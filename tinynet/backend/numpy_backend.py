@@ -30,6 +30,16 @@ class NumpyBackend(Backend):
         if not ok:  # a host array: reading it costs nothing
             fail()
 
+    def run_collective(self, a, collective, device_memory=False):
+        """Host memory already: the collective works on ``a`` itself (on a contiguous
+        copy, written back, when ``a`` is a strided view)."""
+        if a.flags.c_contiguous and a.flags.writeable:
+            collective(a)
+            return
+        host = np.array(a, order="C")
+        collective(host)
+        a[...] = host
+
     def scatter_add(self, target, index, values):
         np.add.at(target, index, values)
 

@@ -1,12 +1,13 @@
-"""tinynet.nn: Module, layers, losses, initialisation (``init``) and ``functional``."""
-from . import functional, init
+"""tinynet.nn: Module, layers, losses, initialisation (``init``), ``functional`` and ``parallel``
+(DistributedDataParallel)."""
+from . import functional, init, parallel
 from .layers import (Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid,
                      Softmax, Tanh)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["functional", "init", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh",
+__all__ = ["functional", "init", "parallel", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh",
            "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity", "Sequential",
            "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss"]
 

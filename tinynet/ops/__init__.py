@@ -2,6 +2,7 @@
 
 Every graph node of tinynet is defined here, one family per file."""
 from .arithmetic import Add, Div, Maximum, Mul, Neg, Pow, PowScalar, Sub, Where
+from .callback import OnBackward
 from .convert import Cast, Clone, ToDevice
 from .cross_entropy import NLLLoss, SoftmaxCrossEntropy
 from .loss import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, MSELoss
