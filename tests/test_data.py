@@ -116,6 +116,20 @@ def test_idx_corrupt_gzip(tmp_path):
         assert str(tmp_path / name) in str(info.value), name
 
 
+def test_idx_gzip_bomb_is_not_inflated_to_its_end(tmp_path):
+    """A 6-byte array followed by 128 MiB of zeros, compressed to about 130 KB: the reader stops
+    counting the trailing bytes at 64 MiB instead of inflating the whole stream."""
+    path = tmp_path / "bomb.idx.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(_header(0x08, (2, 3)) + bytes(6))
+        block = bytes(1 << 24)
+        for _ in range(8):
+            f.write(block)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(ValueError, match=r"trailing bytes.*expected 6 .*found at least"):
+        read_idx(path)
+
+
 def test_write_idx_rejects_what_idx_cannot_hold(tmp_path):
     with pytest.raises(ValueError, match="int64"):
         write_idx(tmp_path / "a", np.zeros(3, dtype=np.int64))

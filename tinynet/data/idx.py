@@ -36,6 +36,7 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22  # 4 MiB: few Python-level reads, bounded extra memory per read
+_TRAILING_COUNTED = 1 << 26  # 64 MiB: how far trailing bytes are counted for a message
 
 
 def is_gzip(path: str | os.PathLike) -> bool:
@@ -103,16 +104,18 @@ def _read_stream(f: BinaryIO, path: str, sha256: str | None) -> np.ndarray:
             break
         chunks.append(chunk)
         found += len(chunk)
-    if found > expected:
-        while chunk:  # count the trailing bytes so the message can say how many there are
+    more = ""
+    if found > expected:  # count the trailing bytes for the message, up to a bound: a
+        while chunk and found - expected < _TRAILING_COUNTED:  # gzip bomb stops here
             chunk = f.read(_CHUNK)
             found += len(chunk)
+        more = "at least " if chunk else ""
     if found != expected:
         problem = "truncated file" if found < expected else "trailing bytes after the data"
         header_size = 4 + 4 * ndim
         raise ValueError(f"{path}: {problem}: expected {expected} bytes of data for shape "
                          f"{shape} of {dtype.name} after the {header_size}-byte header "
-                         f"({header_size + expected} bytes in all), found {found}")
+                         f"({header_size + expected} bytes in all), found {more}{found}")
 
     data = bytearray().join(chunks)  # a bytearray, so the array below is writable
     if digest is not None:
