@@ -18,7 +18,7 @@ import re
 import socket
 import tempfile
 import zipfile
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 
@@ -30,11 +30,19 @@ _HOST = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:32] or "host"
 
 
 def write_checkpoint(path: str, entries: dict[str, np.ndarray]) -> None:
-    """Write ``entries`` (name -> array) to ``path`` atomically. A symbolic link is written
-    through to its target, as ``open(path, "wb")`` would; the link itself stays."""
+    """Write ``entries`` (name -> array) to ``path`` atomically, as a zip that ends in its
+    SHA-256."""
+    write_atomically(path, lambda file: _write_zip(file, entries))
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Call ``write(file)`` on a temporary sibling of ``path``, fsync it and rename it onto
+    ``path``: readers (and a crash) see the old file or the new one, never half of one.
+    The permissions of a replaced file are kept. A symbolic link is written through to its
+    target, as ``open(path, "wb")`` would; the link itself stays."""
     target = os.path.realpath(path)
     if os.path.islink(target):  # realpath stops at a loop of links; open() would fail too
-        raise OSError(errno.ELOOP, "Too many levels of symbolic links", path)
+        raise OSError(errno.ELOOP, "Too many levels of symbolic links", os.fspath(path))
     directory = os.path.dirname(target)
     remove_stale_temporaries(target)
     mode = file_mode(target)
@@ -43,7 +51,7 @@ def write_checkpoint(path: str, entries: dict[str, np.ndarray]) -> None:
         suffix=".tmp")
     try:
         with os.fdopen(fd, "w+b") as file:
-            _write_zip(file, entries)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, mode)
