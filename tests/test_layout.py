@@ -19,7 +19,8 @@ MAX_FILE_LINES = 250
 FILE_BUDGETS: dict[str, int] = {}  # "path/relative/to/tinynet.py": lines, with the reason
 CORE = ["autograd.py", "arguments.py", "tensor.py", "tensor_math.py", "tensor_shape.py",
         "ops", "nn", "optim"]
-CORE_CODE_BUDGET = 2600  # code lines of the engine, ops, tensor, nn and optim together
+CORE_CODE_BUDGET = 2700  # code lines of the engine, ops, tensor, nn and optim together
+# (2600 before the CNN chapter, whose ops, layers and buffers add about 470 code lines)
 
 
 def code_lines(path: Path) -> int:

@@ -1,0 +1,136 @@
+"""2-D convolution as im2col + one matrix product, with images channels-last inside the op.
+
+Shapes are PyTorch's (NCHW): x (N, C, H, W), weight (O, C, kh, kw), bias (O,), and
+y (N, O, OH, OW) with OH = (H + 2·ph - kh) // sh + 1 (likewise OW):
+
+    y[n, o, i, j] = b[o] + Σ_{c,p,q} w[o, c, p, q] · xpad[n, c, i·sh + p, j·sw + q]
+
+**im2col.** Every output pixel (n, i, j) reads a window of kh·kw·C input values. Written
+as one row each, the windows form a matrix ``cols`` (N·OH·OW, kh·kw·C); with the weight as
+a matrix W2 (O, kh·kw·C) whose columns are in the same order, the whole convolution is
+
+    Y = cols @ W2.T + b          (N·OH·OW, O): one row per output pixel, one column per channel
+
+**Channels-last.** From NCHW memory, a window row gathers kh·kw·C scattered numbers. From
+channels-last memory (N, H, W, C) it is kh·kw runs of C contiguous numbers, so the window
+copy moves whole runs; and Y, read as (N, OH, OW, O), already *is* the output in
+channels-last memory. So the op transposes once on the way in (fused with the padding copy)
+and hands y back as an NCHW-shaped view of channels-last memory, never copying it back. The
+next conv, pool, BatchNorm or ReLU reads it channels-last at no cost, and gradients flow back
+in the same layout. Only a reshape to NCHW order (``flatten`` before a Linear) copies.
+
+**Backward**, with GY = dL/dy as the same (N·OH·OW, O) matrix:
+
+    dL/dW2 = GY.T @ cols,    dL/db = Σ_rows GY,    dL/dcols = GY @ W2,
+
+and dL/dx is col2im of dL/dcols: each window's gradient added back where the window was
+read from (kh·kw strided slice-adds, overlaps accumulating), the padding cut off.
+
+The helpers below (channels-last framing, window slices, col2im) serve pool.py too.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function
+from ..backend import array_module, backend_of
+
+
+def channels_last(x: Any, padding: tuple, fill: float = 0.0) -> Any:
+    """(N, C, H, W) -> (N, H + 2·ph, W + 2·pw, C). Without padding a free view (contiguous
+    when x came from a conv); with padding one copy into a frame of ``fill`` (0 for
+    convolution and average pooling, -inf for max pooling)."""
+    xp = array_module(x)
+    xl = xp.permute_dims(x, (0, 2, 3, 1))
+    ph, pw = padding
+    if not ph and not pw:
+        return xl
+    n, h, w, c = xl.shape
+    framed = backend_of(x).zeros((n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    if fill != 0.0:
+        framed[...] = fill
+    framed[:, ph:ph + h, pw:pw + w, :] = xl
+    return framed
+
+
+def channels_first(g: Any, padding: tuple) -> Any:
+    """The inverse of ``channels_last``: (N, Hp, Wp, C) -> the (N, C, H, W) view inside the
+    padding (a gradient that fell on the padding is dropped: padding is a constant)."""
+    ph, pw = padding
+    n, hp, wp, c = g.shape
+    return array_module(g).permute_dims(g[:, ph:hp - ph, pw:wp - pw, :], (0, 3, 1, 2))
+
+
+def window_slice(p: int, q: int, stride: tuple, out: tuple) -> tuple:
+    """Index of the element at offset (p, q) of every window, in (N, Hp, Wp, C) images:
+    a strided slice of shape (N, OH, OW, C)."""
+    (sh, sw), (oh, ow) = stride, out
+    return (slice(None), slice(p, p + sh * (oh - 1) + 1, sh),
+            slice(q, q + sw * (ow - 1) + 1, sw), slice(None))
+
+
+def col2im(gcols: Any, padded_shape: tuple, stride: tuple) -> Any:
+    """The adjoint of taking windows: gcols (N, OH, OW, kh, kw, C) -> (N, Hp, Wp, C), each
+    window's values added where the window was read. A loop over the kh·kw offsets, each
+    one strided slice-add of a whole batch."""
+    n, oh, ow, kh, kw, c = gcols.shape
+    g = backend_of(gcols).zeros(padded_shape, gcols.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            g[window_slice(p, q, stride, (oh, ow))] += gcols[:, :, :, p, q, :]
+    return g
+
+
+def contiguous(a: Any) -> Any:
+    """A C-ordered copy of a (possibly transposed) array, portably: flattening a
+    non-contiguous array copies it in C order, and reshaping that back is a view."""
+    xp = array_module(a)
+    return xp.reshape(xp.reshape(a, (-1,)), a.shape)
+
+
+class Conv2d(Function):
+    """y = conv2d(x, w) + b, NCHW (see the module docstring for the math and the layout).
+
+    Forward saves ``cols`` (for dL/dw) only when w needs a gradient and W2 (for dL/dx)
+    only when x does: the first layer's images need no gradient, so its backward skips
+    the product and the col2im that would compute one.
+    """
+
+    __slots__ = ("cols", "w2", "x_shape", "kernel", "stride", "padding")
+
+    def forward(self, x, w, b=None, *, stride, padding):
+        xp = array_module(x)
+        n, c = x.shape[:2]
+        o, _, kh, kw = w.shape
+        xl = channels_last(x, padding)
+        windows = backend_of(x).windows(xl, (kh, kw), stride)   # (N, OH, OW, kh, kw, C)
+        oh, ow = windows.shape[1:3]
+        cols = xp.reshape(windows, (n * oh * ow, kh * kw * c))  # the one im2col copy
+        w2 = xp.reshape(xp.permute_dims(w, (0, 2, 3, 1)), (o, kh * kw * c))  # cols' order
+        y = cols @ w2.T
+        if b is not None:
+            y += b  # y is fresh: add in place
+        self.cols = cols if self.needs_input_grad[1] else None
+        self.w2 = w2 if self.needs_input_grad[0] else None
+        self.x_shape, self.kernel = tuple(xl.shape), (kh, kw)
+        self.stride, self.padding = stride, padding
+        return xp.permute_dims(xp.reshape(y, (n, oh, ow, o)), (0, 3, 1, 2))
+
+    def backward(self, gy):
+        xp = array_module(gy)
+        n, o, oh, ow = gy.shape
+        c = self.x_shape[3]
+        (kh, kw), needs = self.kernel, self.needs_input_grad
+        gy2 = xp.reshape(xp.permute_dims(gy, (0, 2, 3, 1)), (n * oh * ow, o))  # GY
+        gx = gw = gb = None
+        if needs[0]:
+            gcols = xp.reshape(gy2 @ self.w2, (n, oh, ow, kh, kw, c))   # dL/dcols
+            gx = channels_first(col2im(gcols, self.x_shape, self.stride), self.padding)
+        if needs[1]:
+            gw2 = gy2.T @ self.cols                                      # (O, kh·kw·C)
+            gw = contiguous(xp.permute_dims(xp.reshape(gw2, (o, kh, kw, c)), (0, 3, 1, 2)))
+        if len(needs) == 2:  # no bias
+            return gx, gw
+        if needs[2]:
+            gb = xp.sum(gy2, axis=0)
+        return gx, gw, gb
