@@ -13,12 +13,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import array_module, backend_of
-from .conv import channels_first, channels_last, window_slice
-
-
-def offsets(kernel: tuple) -> list:
-    """The offsets (p, q) inside a kh × kw window, row-major: the order of "first"."""
-    return [(p, q) for p in range(kernel[0]) for q in range(kernel[1])]
+from .conv import channels_first, channels_last, offsets, window_slice
 
 
 def out_size(shape: tuple, kernel: tuple, stride: tuple) -> tuple:
@@ -33,8 +28,8 @@ class MaxPool2d(Function):
     row-major order (PyTorch's rule), never to every tied one. Ties are common: MNIST's
     background is a constant 0, so most windows there are all-tied; sharing the gradient
     among them (the mask x == max) gives different, wrong-by-PyTorch, conv gradients.
-    Backward finds the first maximum by walking the offsets in order and keeping a
-    ``taken`` mask of the windows whose maximum has been found.
+    Backward walks the offsets in order, carrying the gradient not yet claimed: where the
+    element equals the maximum it takes all of it, and nothing is left for later ties.
     """
 
     __slots__ = ("xl", "y", "kernel", "stride", "padding")  # input and output, channels-last
@@ -58,13 +53,12 @@ class MaxPool2d(Function):
         gyl = xp.permute_dims(gy, (0, 2, 3, 1))
         g = backend_of(gy).zeros(self.xl.shape, gy.dtype)
         out = tuple(self.y.shape[1:3])
-        taken = None  # windows whose first maximum is already found
+        unclaimed = gyl  # per window: the gradient no earlier maximum has taken
         for p, q in offsets(self.kernel):
             where = window_slice(p, q, self.stride, out)
-            hit = self.xl[where] == self.y
-            first = hit if taken is None else hit & ~taken
-            taken = hit if taken is None else taken | hit
-            g[where] += gyl * xp.astype(first, gy.dtype)
+            claimed = unclaimed * xp.astype(self.xl[where] == self.y, gy.dtype)
+            g[where] += claimed
+            unclaimed = unclaimed - claimed  # zero where this offset held the maximum
         return (channels_first(g, self.padding),)
 
 
