@@ -8,6 +8,10 @@ loss, read back once at the end of the epoch (on a GPU, the only synchronisation
 
 On ``device="cuda"`` tinynet runs on CuPy and PyTorch on CUDA, each with the whole data set
 resident on the GPU; the NumPy reference is CPU only.
+
+A model is a list of layer sizes (an MLP, or logistic regression) or the name of a CNN in
+``CNNS``. The NumPy reference is an MLP only: a hand-written NumPy CNN would be a second
+convolution implementation to maintain, so CNN rows compare tinynet with PyTorch.
 """
 from __future__ import annotations
 
@@ -48,7 +52,7 @@ class TinynetContender:
     def __init__(self, sizes, weights, batch_size, images, labels, seed, device="cpu"):
         import tinynet as tn
         self.F = tn.nn.functional
-        self.model = tn.nn.Sequential(*_layers(tn.nn, sizes)).to(device)
+        self.model = tn.nn.Sequential(*model_layers(tn.nn, sizes)).to(device)
         self.model.load_state_dict(weights)
         self.opt = tn.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
         self.loader = tn.data.DataLoader((images, labels), batch_size=batch_size,
@@ -70,7 +74,7 @@ class TorchContender:
     def __init__(self, sizes, weights, batch_size, images, labels, seed, device="cpu"):
         import torch
         self.torch, self.device = torch, torch.device(device)
-        self.model = torch.nn.Sequential(*_layers(torch.nn, sizes)).to(self.device)
+        self.model = torch.nn.Sequential(*model_layers(torch.nn, sizes)).to(self.device)
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
         self.opt = torch.optim.SGD(self.model.parameters(), lr=LR, momentum=MOMENTUM)
         self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
@@ -108,6 +112,57 @@ def _layers(nn, sizes: list[int]) -> list:
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return layers[:-1]
+
+
+CNNS = ("cnn-example", "cnn-default")
+
+
+def cnn_layers(nn, name: str) -> list:
+    """The CNNs, on (B, 784) rows (``nn`` is ``tinynet.nn`` or ``torch.nn``):
+
+    cnn-example: PyTorch's examples/mnist network, conv 1->32 3x3, conv 32->64 3x3, max-pool
+        2, dense 9216->128->10 (its two dropouts left out: no two libraries draw the same
+        masks, and the losses must agree).
+    cnn-default: the CNN of ``examples/train_mnist.py --model cnn``.
+    """
+    if name == "cnn-example":
+        return [nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3), nn.ReLU(),
+                nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10)]
+    if name == "cnn-default":
+        return default_cnn(nn)
+    raise ValueError(f"unknown CNN {name!r}: expected one of {CNNS}")
+
+
+def default_cnn(nn) -> list:
+    """Mirrors ``build_model`` of examples/train_mnist.py (a test checks they agree)."""
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                nn.ReLU(), nn.MaxPool2d(2)]
+    return ([nn.Unflatten(1, (1, 28, 28))] + block(1, 16) + block(16, 32) + block(32, 64)
+            + [nn.Flatten(), nn.Linear(576, 10)])
+
+
+def model_layers(nn, model) -> list:
+    return _layers(nn, model) if isinstance(model, list) else cnn_layers(nn, model)
+
+
+def initial_weights(model, seed: int) -> dict:
+    """The same start for every contender: ``ref.init_weights`` for an MLP; for a CNN,
+    tinynet's PyTorch-style initialisation under ``seed``, as NumPy arrays."""
+    if isinstance(model, list):
+        return ref.init_weights(model, seed)
+    import tinynet as tn
+    tn.manual_seed(seed)
+    net = tn.nn.Sequential(*cnn_layers(tn.nn, model))
+    return {k: v.numpy().copy() for k, v in net.state_dict().items()}
+
+
+def unsupported(name: str, model) -> str | None:
+    """Why contender ``name`` cannot train ``model``, or None."""
+    if name == "numpy" and not isinstance(model, list):
+        return "the NumPy reference is an MLP; a NumPy CNN would be a second conv implementation"
+    return None
 
 
 def available(name: str, device: str = "cpu") -> str | None:

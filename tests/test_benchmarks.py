@@ -57,6 +57,31 @@ def test_bench_mnist_smoke_reports_every_config_and_contender(tmp_path):
     assert "| mlp-b128 | tinynet |" in md.read_text()
 
 
+@pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
+def test_bench_mnist_cnn_rows_compare_tinynet_with_torch(tmp_path):
+    """The CNN configs run tinynet against PyTorch from the same weights on the same
+    batches (the NumPy reference is an MLP and says so); their losses agree."""
+    out = tmp_path / "cnn.json"
+    _run("bench_mnist.py", "--config", "cnn-example-b64", "cnn-default-b128", "--examples",
+         "128", "--epochs", "1", "--warmup", "0", "--no-memory", "--json", str(out))
+    results = json.loads(out.read_text())
+    assert set(results["configs"]) == {"cnn-example-b64", "cnn-default-b128"}
+    for config, result in results["configs"].items():
+        contenders = result["contenders"]
+        assert "NumPy CNN" in contenders["numpy"]["skipped"]
+        assert contenders["tinynet"]["ms_per_step"] > 0, config
+        if bench_mnist.available("torch") is None:  # None: PyTorch can run
+            assert result["loss_agreement"]["ok"] and "tinynet/torch" in result["ratios"]
+
+
+def test_bench_default_cnn_is_train_mnists_cnn():
+    sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "examples"))
+    import train_mnist
+    ours = tn.nn.Sequential(*bench_mnist.cnn_layers(tn.nn, "cnn-default"))
+    theirs = train_mnist.build_model(train_mnist.parse_args(["--model", "cnn"]))
+    assert repr(ours) == repr(theirs)
+
+
 def test_bench_ops_smoke_reports_microseconds_per_op(tmp_path):
     out = tmp_path / "ops.json"
     _run("bench_ops.py", "--smoke", "--json", str(out))
