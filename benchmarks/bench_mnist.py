@@ -197,7 +197,8 @@ def markdown(results: dict) -> str:
                  for k in ("tinynet/numpy", "tinynet/torch")]
             peak = f"{c['peak_rss_mb']:.0f}" if "peak_rss_mb" in c else ""
             lines.append(f"| {config} | {name} | {c['median_s']:.3f} | {c['best_s']:.3f} "
-                         f"| {c['ms_per_step']:.1f} | {c['examples_per_s']:,.0f} | {c['final_loss']:.4f} | {peak} "
+                         f"| {c['ms_per_step']:.1f} | {c['examples_per_s']:,.0f} "
+                         f"| {c['final_loss']:.4f} | {peak} "
                          f"| {r[0]} | {r[1]} |")
     return "\n".join(lines)
 

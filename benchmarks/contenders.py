@@ -137,8 +137,8 @@ def cnn_layers(nn, name: str) -> list:
 def default_cnn(nn) -> list:
     """Mirrors ``build_model`` of examples/train_mnist.py (a test checks they agree)."""
     def block(c_in, c_out):
-        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                nn.ReLU(), nn.MaxPool2d(2)]
+        return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
+                nn.BatchNorm2d(c_out), nn.ReLU()]
     return ([nn.Unflatten(1, (1, 28, 28))] + block(1, 16) + block(16, 32) + block(32, 64)
             + [nn.Flatten(), nn.Linear(576, 10)])
 

@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--model", choices=["mlp", "logreg", "cnn"], default="mlp",
         help="an MLP with ReLU hidden layers, logistic (softmax) regression, or a CNN "
-             "(three conv-BatchNorm-ReLU-maxpool blocks, 16-32-64 channels)")
+             "(three conv-maxpool-BatchNorm-ReLU blocks, 16-32-64 channels)")
     add("--hidden", default="512,512", help="hidden layer sizes of the MLP, comma-separated")
     add("--dropout", type=float, default=0.2, help="dropout after each hidden layer (MLP)")
     add("--epochs", type=int, default=None,
@@ -114,8 +114,9 @@ def build_model(args: argparse.Namespace) -> nn.Module:
     if args.model == "cnn":  # (B, 784) rows -> 28x28 -> 14x14 -> 7x7 -> 3x3 images
         layers: list[nn.Module] = [nn.Unflatten(1, (1, 28, 28))]
         for c_in, c_out in ((1, 16), (16, 32), (32, 64)):
+            # Pooling before BatchNorm and ReLU: they run on a quarter of the pixels.
             layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),  # BN has a bias
-                       nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+                       nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.ReLU()]
         return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 3 * 3, 10))
     layers: list[nn.Module] = [nn.Flatten()]
     width = 784

@@ -31,7 +31,8 @@ class ModuleState:
             raise KeyError(f'buffer name must be a non-empty string without ".", got {name!r}')
         if name not in self._buffers and hasattr(self, name):
             raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
-        if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
+        if tensor is not None and (isinstance(tensor, Parameter)
+                                   or not isinstance(tensor, Tensor)):
             raise TypeError(f"cannot register {type(tensor).__name__} as buffer {name!r} "
                             "(a tinynet.Tensor or None, not a Parameter, expected)")
         self._forget(name, keep=self._buffers)
@@ -74,9 +75,10 @@ class ModuleState:
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values (Tensors or NumPy arrays) into the parameters and persistent buffers,
-        in place, keeping each one's dtype and device. With ``strict``, missing keys, unexpected keys and
-        shape mismatches raise one RuntimeError that lists them all; without it, the keys
-        that match are loaded and the rest are returned as (missing_keys, unexpected_keys).
+        in place, keeping each one's dtype and device. With ``strict``, missing keys,
+        unexpected keys and shape mismatches raise one RuntimeError that lists them all;
+        without it, the keys that match are loaded and the rest are returned as
+        (missing_keys, unexpected_keys).
         """
         own = dict(self._state_paths())
         missing = [k for k in own if k not in state_dict]

@@ -30,7 +30,7 @@ product, so each slice-add reads one contiguous (N, OH, OW, C) block: from the (
 kh·kw·C) matrix it would read runs of C numbers scattered over the whole matrix, about
 three times slower.
 
-The helpers below (channels-last framing, window slices, col2im) serve pool.py too.
+The helpers below (channels-last framing, window slices, gather, col2im) serve pool.py too.
 """
 from __future__ import annotations
 
@@ -78,15 +78,32 @@ def window_slice(p: int, q: int, stride: tuple, out: tuple) -> tuple:
             slice(q, q + sw * (ow - 1) + 1, sw), slice(None))
 
 
-def col2im(blocks: Any, padded_shape: tuple, kernel: tuple, stride: tuple) -> Any:
-    """The adjoint of taking windows: ``blocks`` (kh·kw, N, OH, OW, C) holds, for each offset
-    (p, q) of the window in row-major order, the values of that element of every window;
-    returns (N, Hp, Wp, C) with each block added where it was read from. A loop over the
-    kh·kw offsets, each one strided slice-add of a whole batch."""
-    out = tuple(blocks.shape[2:4])
-    g = backend_of(blocks).zeros(padded_shape, blocks.dtype)
+def gather(xl: Any, kernel: tuple, stride: tuple) -> Any:
+    """Windows offset-major: (kh·kw, N, OH, OW, C), block k holding the element at offset k
+    (row-major) of every window. One strided copy per offset into contiguous blocks, after
+    which every elementwise pass over a block runs on contiguous memory (pool.py)."""
+    out = ((xl.shape[1] - kernel[0]) // stride[0] + 1, (xl.shape[2] - kernel[1]) // stride[1] + 1)
+    shape = (kernel[0] * kernel[1], xl.shape[0]) + out + (xl.shape[3],)
+    blocks = array_module(xl).empty(shape, dtype=xl.dtype, device=xl.device)
     for k, (p, q) in enumerate(offsets(kernel)):
-        g[window_slice(p, q, stride, out)] += blocks[k, ...]
+        blocks[k, ...] = xl[window_slice(p, q, stride, out)]
+    return blocks
+
+
+def col2im(blocks: list, padded_shape: tuple, kernel: tuple, stride: tuple) -> Any:
+    """The adjoint of taking windows: ``blocks`` holds, for each offset (p, q) of the window
+    in row-major order, an (N, OH, OW, C) array of that element of every window; returns
+    (N, Hp, Wp, C) with each block added where it was read from. A loop over the kh·kw
+    offsets, each one strided slice-add of a whole batch (a plain store, several times
+    faster, when the windows do not overlap)."""
+    out = tuple(blocks[0].shape[1:3])
+    overlap = stride[0] < kernel[0] or stride[1] < kernel[1]
+    g = backend_of(blocks[0]).zeros(padded_shape, blocks[0].dtype)
+    for block, (p, q) in zip(blocks, offsets(kernel)):
+        if overlap:
+            g[window_slice(p, q, stride, out)] += block
+        else:
+            g[window_slice(p, q, stride, out)] = block
     return g
 
 
@@ -135,7 +152,8 @@ class Conv2d(Function):
         if needs[0]:  # dL/dcols offset-major: W2's columns for each offset are an (O, C) block
             w3 = xp.permute_dims(xp.reshape(self.w2, (o, kh * kw, c)), (1, 0, 2))
             blocks = xp.reshape(gy2 @ w3, (kh * kw, n, oh, ow, c))
-            g = col2im(blocks, self.x_shape, self.kernel, self.stride)
+            g = col2im([blocks[k, ...] for k in range(kh * kw)], self.x_shape, self.kernel,
+                       self.stride)
             gx = channels_first(g, self.padding)
         if needs[1]:
             gw2 = gy2.T @ self.cols                                      # (O, kh·kw·C)
