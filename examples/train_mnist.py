@@ -29,7 +29,7 @@ from tinynet import nn
 from tinynet.data import DataLoader, FashionMNIST, MNIST
 
 DATASETS = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
-DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10, "cnn": 5}
+DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10, "cnn": 6}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--hidden", default="512,512", help="hidden layer sizes of the MLP, comma-separated")
     add("--dropout", type=float, default=0.2, help="dropout after each hidden layer (MLP)")
     add("--epochs", type=int, default=None,
-        help="passes over the training set (default: 20 for mlp, 10 for logreg, 5 for cnn)")
+        help="passes over the training set (default: 20 for mlp, 10 for logreg, 6 for cnn)")
     add("--batch-size", type=int, default=128)
     add("--optimizer", choices=["sgd", "adam"], default="sgd")
     add("--lr", type=float, default=None,
