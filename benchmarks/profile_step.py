@@ -1,5 +1,7 @@
 """Where a training step of tinynet goes: cProfile over steps of one bench_mnist config,
-time grouped by op (forward and backward of each graph node) and by the rest of the step.
+time grouped by op (forward and backward of each graph node) and by the rest of the step;
+then the matrix products of the step alone, timed on arrays of their shapes, which tells the
+products from the layout work (im2col, col2im, pooling, elementwise passes).
 
     python benchmarks/profile_step.py --config cnn-example-b64 --steps 20 --threads 2
 
@@ -34,6 +36,51 @@ def op_methods() -> dict:
                 code = getattr(cls, method).__code__
                 found[(code.co_filename, code.co_firstlineno, method)] = f"{cls.__name__}.{method}"
     return found
+
+
+def products(model, x) -> list:
+    """(name, a shape, b shape, count) of the matrix products of one training step: per
+    conv, forward cols @ W2.T, dL/dW2 = GY.T @ cols and (unless it is the first layer)
+    the kh·kw products GY @ W2-block of dL/dcols; per Linear its three products."""
+    import tinynet as tn
+    found, first = [], True
+    with tn.no_grad():
+        for layer in model:
+            if isinstance(layer, tn.nn.Conv2d):
+                y = layer(x)
+                o, c, kh, kw = layer.weight.shape
+                m, k = y.shape[0] * y.shape[2] * y.shape[3], c * kh * kw
+                found += [(f"conv {c}->{o} forward", (m, k), (k, o), 1),
+                          (f"conv {c}->{o} dL/dw", (o, m), (m, k), 1)]
+                if not first:
+                    found.append((f"conv {c}->{o} dL/dcols", (m, o), (o, c), kh * kw))
+                first = False
+            elif isinstance(layer, tn.nn.Linear):
+                y = layer(x)
+                n, (o, i) = x.shape[0], layer.weight.shape
+                found += [(f"linear {i}->{o} forward", (n, i), (i, o), 1),
+                          (f"linear {i}->{o} dL/dw", (o, n), (n, i), 1),
+                          (f"linear {i}->{o} dL/dx", (n, o), (o, i), 1)]
+                first = False
+            else:
+                y = layer(x)
+            x = y
+    return found
+
+
+def time_products(found, repeats: int = 5) -> float:
+    """Milliseconds for all the products once (the fastest of ``repeats``)."""
+    rng = np.random.default_rng(0)
+    arrays = [(rng.random(a, dtype=np.float32), rng.random(b, dtype=np.float32), count)
+              for _, a, b, count in found]
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for a, b, count in arrays:
+            for _ in range(count):
+                a @ b
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
 
 
 def main(argv=None) -> int:
@@ -82,6 +129,10 @@ def main(argv=None) -> int:
     print("| part of the step | ms per step | share |\n| --- | --- | --- |")
     for name, ms in sorted(rows.items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {ms:.1f} | {100 * ms / total:.0f}% |")
+    x, _ = next(iter(loader))
+    matmul = time_products(products(model, x))
+    print(f"\nThe step's matrix products alone: {matmul:.1f} ms ({100 * matmul / plain:.0f}% "
+          f"of the unprofiled step); the rest is layout and elementwise work.")
     return 0
 
 
