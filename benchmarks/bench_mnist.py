@@ -1,11 +1,12 @@
 """Train the same MNIST models with tinynet, hand-written NumPy and PyTorch, side by side.
 
 Every contender starts from the same initial weights and sees the same batches (epoch e
-visits the samples in the order ``default_rng([seed, e]).permutation(n)``, as tinynet's
-DataLoader does; images are gathered from uint8 and divided by 255 per batch). Contenders
-alternate epoch by epoch (A B C, B C A, C A B, ...) so that drift of a shared machine hits
-them all alike; the first ``--warmup`` rounds are not timed. Peak memory is measured in a separate
-process per contender, since peaks of several libraries in one process cannot be told apart.
+visits the samples in the order ``default_rng([seed, e]).permutation(n)``, the sampler of
+tinynet's DataLoader here; images are gathered from uint8 and divided by 255 per batch).
+Contenders alternate epoch by epoch (A B C, B C A, C A B, ...) so that drift of a shared
+machine hits them all alike; the first ``--warmup`` rounds are not timed. Peak memory is
+measured in a separate process per contender, since peaks of several libraries in one
+process cannot be told apart.
 
     python benchmarks/bench_mnist.py --markdown results.md --json results.json
     python benchmarks/bench_mnist.py --model cnn      # the CNNs (12,800 examples an epoch)
@@ -48,7 +49,7 @@ def load_mnist(data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The 60,000 training images as uint8 rows (N, 784) and their int64 labels."""
     from tinynet.data import MNIST
     train = MNIST(root=data_dir or None, train=True, download=False)
-    return train.data.reshape(len(train.data), -1), train.targets
+    return train.data.numpy().reshape(len(train), -1), train.targets.numpy()
 
 
 def set_threads(n: int) -> list[str]:

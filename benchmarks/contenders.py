@@ -2,8 +2,8 @@
 
 Each one is built from the same initial weights and trains one epoch per ``epoch(e)`` call
 on the same batches: epoch ``e`` visits the samples in the order
-``default_rng([seed, e]).permutation(n)`` (tinynet's DataLoader formula), and every batch
-is gathered from the uint8 images and divided by 255. ``epoch`` returns the mean training
+``default_rng([seed, e]).permutation(n)`` (given to tinynet's DataLoader as its sampler),
+and every batch is gathered from the uint8 images and divided by 255. ``epoch`` returns the mean training
 loss, read back once at the end of the epoch (on a GPU, the only synchronisation).
 
 On ``device="cuda"`` tinynet runs on CuPy and PyTorch on CUDA, each with the whole data set
@@ -11,7 +11,8 @@ resident on the GPU; the NumPy reference is CPU only.
 
 A model is a list of layer sizes (an MLP, or logistic regression) or the name of a CNN in
 ``CNNS``. The NumPy reference is an MLP only: a hand-written NumPy CNN would be a second
-convolution implementation to maintain, so CNN rows compare tinynet with PyTorch.
+convolution implementation to maintain, so CNN rows compare tinynet with PyTorch. An MLP
+takes (B, 784) rows, a CNN (B, 1, 28, 28) images (``model_inputs``).
 """
 from __future__ import annotations
 
@@ -31,8 +32,14 @@ def learning_rate(model) -> float:
     return LR if isinstance(model, list) else CNN_LR
 
 
+def model_inputs(model, images: np.ndarray) -> np.ndarray:
+    """The (N, 784) uint8 rows as ``model`` takes them: unchanged for an MLP, a view of
+    shape (N, 1, 28, 28) for a CNN."""
+    return images if isinstance(model, list) else images.reshape(-1, 1, 28, 28)
+
+
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The sample order of ``epoch``: the same formula as tinynet's DataLoader."""
+    """The sample order of ``epoch``, the same for every contender."""
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 
@@ -64,19 +71,29 @@ class TinynetContender:
         self.model.load_state_dict(weights)
         self.opt = tn.optim.SGD(self.model.parameters(), lr=learning_rate(sizes),
                                 momentum=MOMENTUM)
-        self.loader = tn.data.DataLoader((images, labels), batch_size=batch_size,
-                                         shuffle=True, seed=seed, flatten=True, device=device)
+        # The data set lives on the device (wrapped, not copied, on the CPU); batches are
+        # gathered there.
+        images = model_inputs(sizes, images)
+        self.dataset = tn.utils.data.TensorDataset(tn.Tensor(images).to(device),
+                                                   tn.Tensor(labels).to(device))
+        self.DataLoader, self.batch_size, self.seed = tn.utils.data.DataLoader, batch_size, seed
+
+    def batches(self, e: int):
+        """(x float32 in [0, 1], y int64) batches of epoch ``e``, from tinynet's DataLoader."""
+        order = epoch_order(len(self.dataset), self.seed, e)
+        for x, y in self.DataLoader(self.dataset, batch_size=self.batch_size, sampler=order):
+            yield x.float() / 255, y
 
     def epoch(self, e: int) -> float:
-        self.loader.set_epoch(e)
-        total = None
-        for x, y in self.loader:
+        total, count = None, 0
+        for x, y in self.batches(e):
             self.opt.zero_grad()
             loss = self.F.cross_entropy(self.model(x), y)
             loss.backward()
             self.opt.step()
             total = loss.detach() if total is None else total + loss.detach()
-        return total.item() / len(self.loader)
+            count += 1
+        return total.item() / count
 
 
 class TorchContender:
@@ -87,6 +104,7 @@ class TorchContender:
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
         self.opt = torch.optim.SGD(self.model.parameters(), lr=learning_rate(sizes),
                                    momentum=MOMENTUM)
+        images = model_inputs(sizes, images)
         self.data, self.batch_size, self.seed = (images, labels), batch_size, seed
         if self.device.type == "cuda":  # the data set lives on the GPU, as tinynet's does
             self.gpu_data = (torch.from_numpy(images).to(self.device),
@@ -128,7 +146,7 @@ CNNS = ("cnn-example", "cnn-default")
 
 
 def cnn_layers(nn, name: str) -> list:
-    """The CNNs, on (B, 784) rows (``nn`` is ``tinynet.nn`` or ``torch.nn``):
+    """The CNNs, on (B, 1, 28, 28) images (``nn`` is ``tinynet.nn`` or ``torch.nn``):
 
     cnn-example: PyTorch's examples/mnist network, conv 1->32 3x3, conv 32->64 3x3, max-pool
         2, dense 9216->128->10 (its two dropouts left out: no two libraries draw the same
@@ -136,7 +154,7 @@ def cnn_layers(nn, name: str) -> list:
     cnn-default: the CNN of ``examples/train_mnist.py --model cnn``.
     """
     if name == "cnn-example":
-        return [nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 3), nn.ReLU(),
+        return [nn.Conv2d(1, 32, 3), nn.ReLU(),
                 nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                 nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10)]
     if name == "cnn-default":
@@ -149,8 +167,7 @@ def default_cnn(nn) -> list:
     def block(c_in, c_out):
         return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
                 nn.BatchNorm2d(c_out), nn.ReLU()]
-    return ([nn.Unflatten(1, (1, 28, 28))] + block(1, 16) + block(16, 32) + block(32, 64)
-            + [nn.Flatten(), nn.Linear(576, 10)])
+    return block(1, 16) + block(16, 32) + block(32, 64) + [nn.Flatten(), nn.Linear(576, 10)]
 
 
 def model_layers(nn, model) -> list:

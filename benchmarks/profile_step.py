@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_mnist import CONFIGS, load_mnist, set_threads  # noqa: E402
-from contenders import initial_weights, model_layers  # noqa: E402
+from contenders import initial_weights, model_inputs, model_layers  # noqa: E402
 
 
 def op_methods() -> dict:
@@ -97,12 +97,14 @@ def main(argv=None) -> int:
     model.load_state_dict(initial_weights(model_spec, 0))
     opt = tn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     images, labels = load_mnist(args.data_dir)
-    loader = tn.data.DataLoader((images, labels), batch_size=batch_size, shuffle=True,
-                                flatten=True)
+    data = tn.utils.data.TensorDataset(tn.tensor(model_inputs(model_spec, images)),
+                                       tn.tensor(labels))
+    loader = tn.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True)
     batches = iter(loader)
 
     def step():
         x, y = next(batches)
+        x = x.float() / 255
         opt.zero_grad()
         tn.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
@@ -129,7 +131,7 @@ def main(argv=None) -> int:
     print("| part of the step | ms per step | share |\n| --- | --- | --- |")
     for name, ms in sorted(rows.items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {ms:.1f} | {100 * ms / total:.0f}% |")
-    x, _ = next(iter(loader))
+    x = next(iter(loader))[0].float() / 255
     matmul = time_products(products(model, x))
     print(f"\nThe step's matrix products alone: {matmul:.1f} ms ({100 * matmul / plain:.0f}% "
           f"of the unprofiled step); the rest is layout and elementwise work.")

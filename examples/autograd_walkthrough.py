@@ -11,6 +11,7 @@ logits like [1000, 0, -1000], separate softmax -> log -> pick gives inf or nan.
 The script exits with status 1 if any check fails.
 """
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -60,8 +61,8 @@ def part1_binary_cross_entropy(graph_path):
     print("\nthe graph (result at the top, its inputs indented below):")
     print(format_graph(L, params))
 
-    print("\nbackward, node by node (norms are L2 norms):")
-    with trace_backward() as trace:
+    print("\nbackward, node by node: what each node receives and passes to each input")
+    with trace_backward(params) as trace:
         L.backward(retain_graph=True)                # keep the graph to draw it with grads
     print(trace)
 
@@ -81,6 +82,18 @@ def write_graph(L, params, graph_path):
     print(f"\ngraph picture written to {render(L, graph_path, params)}")
 
 
+def graph_path_problem(path: Path) -> str | None:
+    """Why the graph cannot be written at ``path``, or None if it can."""
+    if path.suffix.lower() not in (".svg", ".png"):
+        return "the picture's name must end in .svg or .png"
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        return f"the folder {str(folder)!r} does not exist"
+    if path.is_dir() or not os.access(folder, os.W_OK):
+        return "cannot write there"
+    return None
+
+
 def part2_softmax_cross_entropy():
     title("2. Softmax cross-entropy: one fused node, gradient (softmax - onehot) / N")
     tn.manual_seed(0)
@@ -88,7 +101,7 @@ def part2_softmax_cross_entropy():
     target = tn.tensor([0, 2, 1, 2])                 # class indices (int64)
     loss = F.cross_entropy(logits, target)
     print(f"loss = mean_n -log softmax(logits)[n, target_n] = {loss.item():.6f}")
-    with trace_backward() as trace:
+    with trace_backward({"logits": logits}) as trace:
         loss.backward()
     print(trace)
 
@@ -135,6 +148,10 @@ def main() -> int:
                         help="where to write the graph of part 1 (.svg or .png; default: a "
                              "file in the temporary folder), when Graphviz's dot is installed")
     args = parser.parse_args()
+    if args.graph is not None:  # checked before any work: a bad path is one line, not a traceback
+        problem = graph_path_problem(args.graph)
+        if problem:
+            parser.error(f"--graph {str(args.graph)!r}: {problem}")
     part1_binary_cross_entropy(args.graph)
     part2_softmax_cross_entropy()
     part3_log_zero_trap()

@@ -3,116 +3,57 @@
     python examples/train_mnist.py                          # MLP 784-512-512-10 on MNIST
     python examples/train_mnist.py --model cnn              # a CNN with BatchNorm: 99.3%+
     python examples/train_mnist.py --model logreg --epochs 10
-    python examples/train_mnist.py --dataset fashion-mnist --log metrics.jsonl --plot curves.png
-    python examples/train_mnist.py --device cuda            # the same model on a GPU (CuPy)
+    python examples/train_mnist.py --dataset fashion-mnist --val-split 0.1 --plot curves.png
+    python examples/train_mnist.py --tensorboard runs/mlp --export model.onnx
+    python examples/train_mnist.py --help                   # every flag, with its default
+    OMP_NUM_THREADS=1 mpiexec -n 2 python examples/train_mnist.py   # on 2 processes (MPI)
 
 The defaults reach about 98.5% test accuracy on MNIST and about 90% on Fashion-MNIST:
 SGD with Nesterov momentum, a cosine learning-rate schedule, weight decay and dropout.
-Ctrl-C stops cleanly: the state at the start of the interrupted epoch is saved, and
-``--resume PATH`` continues from it to exactly the result of an uninterrupted run.
+Ctrl-C stops cleanly: the state after the last finished epoch is saved, and
+``--resume PATH`` continues from it, with the run's flags, to exactly the result of an
+uninterrupted run. The command line lives in mnist_cli.py; what the run shows and writes
+(bars, metrics, plots, exported models) in mnist_report.py.
+
+Under ``mpiexec -n N`` (``pip install 'tinynet[mpi]'``), each of the N processes trains on
+its share of every batch (``--batch-size`` is the global batch, split N ways) and
+DistributedDataParallel averages the gradients (docs/distributed.md); only rank 0 prints,
+logs and writes files.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-import resource
+import signal
 import sys
 import time
 
-from tqdm import tqdm
+import numpy as np
 
 import tinynet as tn
+import tinynet.distributed as dist
 import tinynet.nn.functional as F
 from tinynet import nn
-from tinynet.data import DataLoader, FashionMNIST, MNIST
+from tinynet.data import FashionMNIST, MNIST
+from tinynet.nn.parallel import DistributedDataParallel
+from tinynet.utils.data import DataLoader, DistributedSampler, Subset
+from tinynet.data.datasets import default_root
+
+from mnist_cli import (adopt_checkpoint_config, choose_device, data_root, explain_load_error,
+                       misplaced_data, parse_args, resume_command, run_config)
+from mnist_report import (Diverged, LossMeter, MetricSinks, describe_run, export_model,
+                          plot_curves, progress_bar, summarize)
 
 DATASETS = {"mnist": MNIST, "fashion-mnist": FashionMNIST}
-DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10, "cnn": 6}
+DEFAULT_EPOCHS = {"mlp": 20, "logreg": 10, "cnn": 6}  # the models build_model knows
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        """One line and exit status 2, not the whole usage block (see --help for that)."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = _Parser(
-        description="Train a classifier on MNIST or Fashion-MNIST with tinynet.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add = parser.add_argument
-    add("--model", choices=["mlp", "logreg", "cnn"], default="mlp",
-        help="an MLP with ReLU hidden layers, logistic (softmax) regression, or a CNN "
-             "(three conv-maxpool-BatchNorm-ReLU blocks, 16-32-64 channels)")
-    add("--hidden", default="512,512", help="hidden layer sizes of the MLP, comma-separated")
-    add("--dropout", type=float, default=0.2, help="dropout after each hidden layer (MLP)")
-    add("--epochs", type=int, default=None,
-        help="passes over the training set (default: 20 for mlp, 10 for logreg, 6 for cnn)")
-    add("--batch-size", type=int, default=128)
-    add("--optimizer", choices=["sgd", "adam"], default="sgd")
-    add("--lr", type=float, default=None,
-        help="peak learning rate (default: 0.1 for sgd, 0.001 for adam)")
-    add("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
-    add("--weight-decay", type=float, default=5e-4)
-    add("--schedule", choices=["cosine", "constant"], default="cosine",
-        help="learning rate per step: cosine decay to 0 over the run, or constant")
-    add("--dataset", choices=sorted(DATASETS), default="mnist")
-    add("--data-dir", default=None,
-        help="folder holding mnist/ or fashion-mnist/ (default: $TINYNET_DATA_DIR, else "
-             "~/.cache/tinynet, where the files are downloaded if missing)")
-    add("--device", choices=["cpu", "cuda"], default="cpu")
-    add("--seed", type=int, default=0, help="seeds the weights, the batch order and dropout")
-    add("--save", metavar="PATH", help="write a checkpoint here after every epoch (atomic)")
-    add("--resume", metavar="PATH", help="continue training from a checkpoint")
-    add("--log", metavar="PATH", help="append one JSON line of metrics per epoch")
-    add("--plot", metavar="PATH", help="save loss and accuracy curves (needs matplotlib)")
-    add("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
-    args.epochs = DEFAULT_EPOCHS[args.model] if args.epochs is None else args.epochs
-    args.lr = (0.1 if args.optimizer == "sgd" else 1e-3) if args.lr is None else args.lr
-    try:
-        args.hidden = [int(n) for n in args.hidden.split(",")]
-    except ValueError:
-        parser.error(f"--hidden must be comma-separated integers, got {args.hidden!r}")
-    numbers = {"--lr": args.lr, "--momentum": args.momentum,
-               "--weight-decay": args.weight_decay, "--dropout": args.dropout}
-    for flag, value in numbers.items():
-        if not math.isfinite(value):
-            parser.error(f"{flag} must be a finite number, got {value}")
-    for flag in ("--save", "--log", "--plot"):
-        path = getattr(args, flag[2:])
-        if path is not None and not _writable(path):
-            parser.error(f"{flag} {path!r}: cannot write there (the folder must exist and "
-                         "the path must not be a folder)")
-    checks = [(args.lr > 0, f"--lr must be positive, got {args.lr}"),
-              (args.epochs > 0, f"--epochs must be positive, got {args.epochs}"),
-              (args.batch_size > 0, f"--batch-size must be positive, got {args.batch_size}"),
-              (args.momentum >= 0, f"--momentum must be >= 0, got {args.momentum}"),
-              (args.weight_decay >= 0, f"--weight-decay must be >= 0, got {args.weight_decay}"),
-              (0 <= args.dropout < 1, f"--dropout must be in [0, 1), got {args.dropout}"),
-              (all(n > 0 for n in args.hidden), f"--hidden sizes must be positive"),
-              (args.data_dir is None or os.path.isdir(args.data_dir),
-               f"--data-dir {args.data_dir!r} is not a folder"),
-              (args.resume is None or os.path.isfile(args.resume),
-               f"--resume {args.resume!r}: no such file")]
-    for ok, message in checks:
-        if not ok:
-            parser.error(message)
-    return args
-
-
-def _writable(path: str) -> bool:
-    folder = os.path.dirname(os.path.abspath(path))
-    return os.path.isdir(folder) and not os.path.isdir(path) and os.access(folder, os.W_OK)
-
-
-def build_model(args: argparse.Namespace) -> nn.Module:
+def build_model(args) -> nn.Module:
+    """The model of ``args.model`` on (B, 1, 28, 28) images."""
     if args.model == "logreg":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-    if args.model == "cnn":  # (B, 784) rows -> 28x28 -> 14x14 -> 7x7 -> 3x3 images
-        layers: list[nn.Module] = [nn.Unflatten(1, (1, 28, 28))]
+    if args.model == "cnn":  # 28x28 -> 14x14 -> 7x7 -> 3x3 images
+        layers: list[nn.Module] = []
         for c_in, c_out in ((1, 16), (16, 32), (32, 64)):
             # Pooling before BatchNorm and ReLU: they run on a quarter of the pixels.
             layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),  # BN has a bias
@@ -132,9 +73,11 @@ def build_model(args: argparse.Namespace) -> nn.Module:
 def build_optimizer(args, model, total_steps):
     if args.optimizer == "sgd":
         optimizer = tn.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
-                                 weight_decay=args.weight_decay,
-                                 nesterov=args.momentum > 0)
-    else:
+                                 weight_decay=args.weight_decay, nesterov=args.momentum > 0)
+    elif args.optimizer == "adam":  # weight decay as an L2 term in the gradient
+        optimizer = tn.optim.Adam(model.parameters(), lr=args.lr,
+                                  weight_decay=args.weight_decay)
+    else:  # adamw: weight decay applied to the weights directly
         optimizer = tn.optim.AdamW(model.parameters(), lr=args.lr,
                                    weight_decay=args.weight_decay)
     schedule = None  # constant
@@ -143,42 +86,111 @@ def build_optimizer(args, model, total_steps):
     return optimizer, schedule
 
 
-def evaluate(model: nn.Module, loader: DataLoader) -> tuple[float, float]:
+def load_data(args):
+    """(train, validation or None, test) Datasets: the first --limit images of each split,
+    and --val-split of the training images held out at random."""
+    dataset = DATASETS[args.dataset]
+    root, source = data_root(args, default_root())
+    problem = misplaced_data(root, source, dataset)
+    if problem:
+        raise OSError(problem)
+    try:
+        train_set, test_set = dataset(root=root, train=True), dataset(root=root, train=False)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise OSError(explain_load_error(error, root, dataset)) from None
+    kept = np.arange(min(args.limit or len(train_set), len(train_set)))
+    val = None
+    args.val_count = round(len(kept) * args.val_split)
+    if args.val_count:
+        order = np.random.default_rng(args.seed).permutation(len(kept))
+        held, kept = np.sort(order[:args.val_count]), np.sort(order[args.val_count:])
+        val = Subset(train_set, held)
+    args.n_train = len(kept)
+    test = Subset(test_set, np.arange(min(args.limit, len(test_set)))) if args.limit \
+        else test_set
+    return Subset(train_set, kept), val, test
+
+
+def evaluate(model: nn.Module, loader: DataLoader, desc: str, bars: bool) -> tuple[float, float]:
     """Mean cross-entropy and accuracy over a data set, in eval mode, recording no graph."""
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
+    bar = progress_bar(len(loader), desc, bars)
     with tn.no_grad():
         for x, y in loader:
             logits = model(x)
             total_loss += F.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).long().sum().item()
             count += len(y)
+            bar.update()
+    bar.close()
     model.train()
     return total_loss / count, correct / count
 
 
-def train_epoch(model, loader, optimizer, schedule, epoch, args):
-    """One pass over the training set. Returns (mean loss, accuracy)."""
-    loss_sum, correct = tn.zeros(()), tn.zeros((), dtype=tn.int64)  # summed on the device
+def show_loss(bar, meter, seen, start, refresh):
+    rate = seen / max(time.perf_counter() - start, 1e-9)
+    bar.set_postfix_str(f"loss {meter.smoothed:.4f} (smoothed), {rate:,.0f} ex/s",
+                        refresh=refresh)
+
+
+def train_epoch(model, loader, optimizer, schedule, epoch, args, meter, step, ctrl_c=None):
+    """One pass over the training set (this rank's share of it); the losses go to ``meter``.
+    Returns (accuracy, the number of steps done since the run began)."""
+    correct = tn.zeros((), dtype=tn.int64)  # summed on the device
     seen, start = 0, time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch}/{args.epochs}", unit="batch", leave=False,
-               disable=args.quiet, mininterval=0.5, file=sys.stderr)
-    for step, (x, y) in enumerate(bar):
+    bar = progress_bar(len(loader), f"epoch {epoch}/{args.epochs}", args.bars)
+    for x, y in loader:
+        if ctrl_c is not None and ctrl_c.pressed_on_any_rank():
+            raise KeyboardInterrupt
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        step += 1
+        was_read = meter.add(step, loss, len(y), optimizer.param_groups[0]["lr"])
         if schedule is not None:
             schedule.step()
         with tn.no_grad():
-            loss_sum = loss_sum + loss * len(y)
             correct = correct + (logits.argmax(1) == y).long().sum()
         seen += len(y)
-        if step % 50 == 0 and not args.quiet:  # an occasional read: no sync every step
-            rate = seen / max(time.perf_counter() - start, 1e-9)
-            bar.set_postfix(loss=f"{loss.item():.4f}", ex_per_s=f"{rate:,.0f}")
-    return loss_sum.item() / seen, correct.item() / seen
+        bar.update()
+        if was_read:  # the smoothed loss, shown at the bar's next redraw
+            show_loss(bar, meter, seen, start, refresh=False)
+    meter.read()
+    show_loss(bar, meter, seen, start, refresh=True)  # the epoch's last state, even when
+    bar.close()                                        # it ran faster than one redraw
+    totals = tn.tensor([meter.total, meter.count, correct.item(), seen], dtype=tn.float64)
+    dist.all_reduce(totals)  # the epoch's loss and accuracy over all ranks
+    meter.total, meter.count, correct_total, seen_total = totals.tolist()
+    return correct_total / seen_total, step
+
+
+class CtrlC:
+    """Ctrl-C on several ranks (mpiexec passes it to each): a rank only notes it, and at
+    every step all ranks ask whether any of them has (a one-number all_reduce), so that
+    they stop together, at the same step, and none waits in a collective for the others."""
+
+    def __init__(self) -> None:
+        self.pressed = 0.0
+        signal.signal(signal.SIGINT, self.note)
+
+    def note(self, signum, frame) -> None:
+        self.pressed = 1.0
+
+    def pressed_on_any_rank(self) -> bool:
+        anywhere = tn.tensor([self.pressed])
+        dist.all_reduce(anywhere, op=dist.ReduceOp.MAX)
+        return anywhere.item() > 0
+
+
+def only_rank_0_writes(args: argparse.Namespace) -> argparse.Namespace:
+    """The flags of a rank other than 0: it trains in silence, writing no file."""
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")
+    return argparse.Namespace(**dict(vars(args), bars=False, log=None, tensorboard=None,
+                                     wandb=False, save=None, plot=None, export=None,
+                                     safetensors=None))
 
 
 def snapshot(obj):
@@ -192,150 +204,150 @@ def snapshot(obj):
     return obj
 
 
-RESUME_MUST_MATCH = ("model", "hidden", "dropout", "optimizer", "schedule", "dataset",
-                     "batch_size")
-
-
-def run_config(args: argparse.Namespace) -> dict:
-    """The flags a checkpoint must be resumed with (the cosine schedule spans --epochs)."""
-    keys = RESUME_MUST_MATCH + (("epochs",) if args.schedule == "cosine" else ())
-    return {key: getattr(args, key) for key in keys}
-
-
-def check_resume_config(saved: dict, args: argparse.Namespace) -> str | None:
-    """None if the checkpoint's flags match these, else a one-line explanation."""
-    now = run_config(args)
-    diff = [f"--{key.replace('_', '-')} {saved.get(key)} (now {now[key]})"
-            for key in now if saved.get(key) != now[key]]
-    return None if not diff else "the checkpoint was made with " + ", ".join(diff)
-
-
-def training_state(args, model, optimizer, schedule, loader, epoch, history):
+def training_state(args, model, optimizer, schedule, epoch, history):
     return {"epoch": epoch, "config": run_config(args),
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict() if schedule else {}, "loader": loader.state_dict(),
-            "rng": tn.get_rng_state(), "history": history}
+            "schedule": schedule.state_dict() if schedule else {},
+            "rng": tn.get_rng_state(), "history": history}  # the RNG state fixes the next order
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, DEFAULT_EPOCHS, sorted(DATASETS))
+    args.bars = not args.quiet and sys.stderr.isatty()  # no bars in CI logs
+    dist.init_process_group("mpi")  # under mpiexec -n N: N ranks; else a world of one
+    world = dist.get_world_size()
+    if dist.get_rank() > 0:
+        args = only_rank_0_writes(args)
+    if args.batch_size % world:
+        return fail(f"--batch-size {args.batch_size} does not split evenly over {world} "
+                    "processes")
+    device, why = choose_device(args)
     try:
-        tn.set_backend(args.device)
-    except RuntimeError as error:
-        print(f"error: --device {args.device}: {error}", file=sys.stderr)
-        return 2
+        tn.set_backend(device)
+    except (RuntimeError, ValueError) as error:
+        return fail(f"device {device} ({why}): {error}")
+    state = None
+    if args.resume:  # the run's flags come from the checkpoint, before anything is built
+        try:
+            state = tn.load(args.resume)
+            problem = adopt_checkpoint_config(state["config"], args)
+        except (KeyError, RuntimeError, ValueError) as error:
+            problem = " ".join(str(error).split())  # one line
+        if problem:
+            return fail(f"cannot resume from {args.resume}: {problem}")
     tn.manual_seed(args.seed)
     try:
-        train_set = DATASETS[args.dataset](root=args.data_dir, train=True)
-        test_set = DATASETS[args.dataset](root=args.data_dir, train=False)
-    except (OSError, RuntimeError, ValueError) as error:
-        print(f"error: could not load {args.dataset}: {error}", file=sys.stderr)
-        return 2
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed, flatten=True)
-    test_loader = DataLoader(test_set, batch_size=1000, flatten=True)
+        train_data, val_data, test_data = load_data(args)
+    except OSError as error:
+        return fail(str(error))
+    sampler = None
+    if world > 1:  # rank r: every N-th sample of one order per epoch, B/N of every batch
+        sampler = DistributedSampler(train_data, seed=args.seed)
+    train_loader = DataLoader(train_data, batch_size=args.batch_size // world,
+                              shuffle=sampler is None, sampler=sampler)
+    val_loader = DataLoader(val_data, batch_size=1000) if val_data else None
+    test_loader = DataLoader(test_data, batch_size=1000)
     model = build_model(args)
     optimizer, schedule = build_optimizer(args, model, args.epochs * len(train_loader))
 
     first_epoch, history = 1, []
-    if args.resume:
+    if state is not None:
         try:
-            state = tn.load(args.resume)
-            mismatch = check_resume_config(state["config"], args)
-            if mismatch:
-                raise ValueError(mismatch)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             if schedule is not None:
                 schedule.load_state_dict(state["schedule"])
-            train_loader.load_state_dict(state["loader"])
             tn.set_rng_state(state["rng"])
         except (KeyError, RuntimeError, ValueError) as error:
-            reason = " ".join(str(error).split())  # one line
-            print(f"error: cannot resume from {args.resume}: {reason}", file=sys.stderr)
-            return 2
+            return fail(f"cannot resume from {args.resume}: {' '.join(str(error).split())}")
         first_epoch, history = int(state["epoch"]) + 1, list(state["history"])
         print(f"resumed from {args.resume} after epoch {first_epoch - 1}")
+    net = DistributedDataParallel(model)  # rank 0's weights everywhere; gradients averaged
 
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.model} ({n_params:,} parameters) on {args.dataset}, device "
-          f"{tn.get_backend().device}, {args.epochs} epochs of {len(train_loader)} batches")
+    print(describe_run(args, model, why, len(train_loader), len(test_data))
+          + (f", split over {world} processes" if world > 1 else ""))
+    try:
+        sinks = MetricSinks(args, run_config(args))
+    except Exception as error:  # raised by TensorBoard's or W&B's package: their message
+        return fail(f"cannot start the metric loggers: {type(error).__name__}: {error}")
+    try:  # NumPy's overflow warnings are noise: the loss is checked for nan and inf
+        with np.errstate(all="ignore"):
+            code = train(args, net, optimizer, schedule, train_loader, val_loader,
+                         test_loader, first_epoch, history, sinks)
+    finally:
+        sinks.close()
+    if code == 0:
+        summarize(history, args, world)
+        if args.plot and history:
+            plot_curves(history, args.plot, args)
+        if args.export or args.safetensors:
+            export_model(model, next(iter(test_loader))[0][:1], args)
+    dist.destroy_process_group()
+    return code
+
+
+def train(args, net, optimizer, schedule, train_loader, val_loader, test_loader,
+          first_epoch, history, sinks) -> int:
+    """The epochs, with a checkpoint at every boundary; 130 on Ctrl-C, 1 if it diverged.
+    ``net`` is the model wrapped in DistributedDataParallel, ``net.module`` the model."""
+    model, world = net.module, dist.get_world_size()
+    ctrl_c = CtrlC() if world > 1 else None
+    step = (first_epoch - 1) * len(train_loader)
+    if first_epoch > args.epochs:
+        print(f"nothing to train: the checkpoint has already reached --epochs {args.epochs}")
     # The state at the last epoch boundary: what Ctrl-C saves, whenever it comes.
-    boundary = snapshot(training_state(args, model, optimizer, schedule, train_loader,
+    boundary = snapshot(training_state(args, model, optimizer, schedule,
                                        first_epoch - 1, history))
     try:
         for epoch in range(first_epoch, args.epochs + 1):
+            if isinstance(train_loader.sampler, DistributedSampler):
+                train_loader.sampler.set_epoch(epoch)  # a new order, the same on all ranks
             start = time.perf_counter()
-            train_loss, train_acc = train_epoch(model, train_loader, optimizer, schedule,
-                                                epoch, args)
-            train_seconds = time.perf_counter() - start
-            test_loss, test_acc = evaluate(model, test_loader)
-            row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                   "test_loss": test_loss, "test_acc": test_acc,
-                   "seconds": round(time.perf_counter() - start, 3),
-                   "train_seconds": round(train_seconds, 3),
-                   "lr": optimizer.param_groups[0]["lr"]}
+            meter = LossMeter(sinks, epoch)
+            train_acc, step = train_epoch(net, train_loader, optimizer, schedule, epoch,
+                                          args, meter, step, ctrl_c)
+            row = {"epoch": epoch, "train_loss": meter.mean, "train_acc": train_acc,
+                   "train_seconds": round(time.perf_counter() - start, 3)}
+            text = f"epoch {epoch:2d}/{args.epochs}  train loss {meter.mean:.4f}  " \
+                   f"acc {100 * train_acc:.2f}%"
+            for split, loader in (("val", val_loader), ("test", test_loader)):
+                if loader is not None:
+                    loss, acc = evaluate(model, loader, split, args.bars)
+                    row[f"{split}_loss"], row[f"{split}_acc"] = loss, acc
+                    text += f"  |  {split} loss {loss:.4f}  acc {100 * acc:.2f}%"
+            row.update(seconds=round(time.perf_counter() - start, 3),
+                       lr=optimizer.param_groups[0]["lr"])
             history.append(row)
-            boundary = snapshot(training_state(args, model, optimizer, schedule, train_loader,
+            boundary = snapshot(training_state(args, model, optimizer, schedule,
                                                epoch, history))
-            tqdm.write(f"epoch {epoch:2d}/{args.epochs}  train loss {train_loss:.4f}  "
-                       f"acc {100 * train_acc:.2f}%  |  test loss {test_loss:.4f}  "
-                       f"acc {100 * test_acc:.2f}%  |  {row['seconds']:.1f} s")
-            if args.log:
-                with open(args.log, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(row) + "\n")
+            print(f"{text}  |  {row['seconds']:.1f} s")
+            sinks.epoch(row, step)
             if args.save:
                 tn.save(boundary, args.save)
     except KeyboardInterrupt:
+        if dist.get_rank() > 0:
+            return 130  # rank 0 saves
         path = args.save or f"{args.dataset}-{args.model}-interrupted.ckpt"
         tn.save(boundary, path)
         done = boundary["epoch"]
+        command = (f"mpiexec -n {world} " if world > 1 else "") + resume_command(args, path)
         print(f"\ninterrupted during epoch {done + 1}: saved the state after epoch {done} "
-              f"to {path}; continue with --resume {path}", file=sys.stderr)
+              f"to {path}; continue with:\n  {command}", file=sys.stderr)
         return 130
-
-    summarize(history, args)
+    except Diverged as error:
+        kept = (f"; {args.save} holds the state after epoch {boundary['epoch']}"
+                if args.save and boundary["epoch"] else "")
+        fail(f"{error}. Lower --lr (this run: {args.lr:g}){kept}")
+        if world > 1:  # another rank may see it a step later, inside a collective: end all
+            sys.stderr.flush()
+            os._exit(1)
+        return 1
     return 0
 
 
-def summarize(history: list[dict], args: argparse.Namespace) -> None:
-    if not history:
-        print("nothing to train: the checkpoint has already reached --epochs")
-        return
-    last = history[-1]
-    per_epoch = sorted(row["train_seconds"] for row in history)[len(history) // 2]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"final test accuracy {100 * last['test_acc']:.2f}% (loss {last['test_loss']:.4f}) "
-          f"after {last['epoch']} epochs; best {100 * max(r['test_acc'] for r in history):.2f}%"
-          f"; {per_epoch:.2f} s per training epoch (median); peak memory {peak_mb:.0f} MB")
-    if args.plot:
-        plot_curves(history, args.plot)
-
-
-def plot_curves(history: list[dict], path: str) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"note: --plot needs matplotlib (pip install 'tinynet[plot]'); {path} not written")
-        return
-    epochs = [row["epoch"] for row in history]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("train_loss", "train"), ("test_loss", "test")):
-        left.plot(epochs, [row[key] for row in history], marker="o", label=label)
-    for key, label in (("train_acc", "train"), ("test_acc", "test")):
-        right.plot(epochs, [100 * row[key] for row in history], marker="o", label=label)
-    left.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    right.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    for axis in (left, right):
-        axis.grid(alpha=0.3)
-        axis.legend()
-    fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
-    print(f"curves saved to {path}")
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

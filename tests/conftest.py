@@ -2,6 +2,7 @@
 (array-api-strict on a non-CPU device, which refuses any path that bypasses the backend),
 and on CuPy where a GPU is present."""
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -31,10 +32,15 @@ BACKENDS = [
 ]
 
 
+# The strict backend stands in for a GPU; TINYNET_STRICT_DEVICE=strict:1 runs the suite on
+# its second device, as a second GPU would be used (nothing may assume the first one).
+STRICT_DEVICE = os.environ.get("TINYNET_STRICT_DEVICE", "strict")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Make the parametrized backend active for the test; back to NumPy afterwards."""
-    active = tn.set_backend(request.param)
+    active = tn.set_backend(STRICT_DEVICE if request.param == "strict" else request.param)
     tn.manual_seed(0)
     yield active
     tn.set_backend("numpy")
@@ -42,11 +48,15 @@ def backend(request):
 
 @pytest.fixture(autouse=True)
 def _restore_state():
-    """Each test starts on NumPy with grad mode on and a fixed seed."""
+    """Each test starts on NumPy with grad mode on and a fixed seed, and no device check
+    left over from another test (Backend.check)."""
     tn.set_backend("numpy")
     tn.manual_seed(0)
     yield
     tn.set_backend("numpy")
+    from tinynet.backend import _backends
+    for backend in _backends.values():
+        backend.pending_checks.clear()
 
 
 def to_numpy(x):

@@ -1,5 +1,6 @@
 """The benchmarks run end to end (smoke size, no timing assertions) and the hand-written
 NumPy reference they compare against computes the same gradients as tinynet's autograd."""
+import argparse
 import json
 import os
 import subprocess
@@ -78,7 +79,7 @@ def test_bench_default_cnn_is_train_mnists_cnn():
     sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "examples"))
     import train_mnist
     ours = tn.nn.Sequential(*bench_mnist.cnn_layers(tn.nn, "cnn-default"))
-    theirs = train_mnist.build_model(train_mnist.parse_args(["--model", "cnn"]))
+    theirs = train_mnist.build_model(argparse.Namespace(model="cnn"))
     assert repr(ours) == repr(theirs)
 
 
@@ -155,13 +156,13 @@ def test_reference_batches_are_tinynets_dataloader_batches():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (50, 784), dtype=np.uint8)
     labels = rng.integers(0, 10, 50).astype(np.int64)
-    loader = tn.data.DataLoader((images, labels), batch_size=16, shuffle=True, seed=3,
-                                flatten=True)
+    sizes = [784, 10]
+    tinynet = bench_mnist.CLASSES["tinynet"](sizes, ref.init_weights(sizes, 0), 16, images,
+                                             labels, seed=3)
     for epoch in range(2):
-        loader.set_epoch(epoch)
         order = bench_mnist.epoch_order(50, seed=3, epoch=epoch)
         ours = list(bench_mnist.numpy_batches(images, labels, 16, order))
-        theirs = list(loader)
+        theirs = list(tinynet.batches(epoch))
         assert len(ours) == len(theirs) == 4
         for (x, y), (tx, ty) in zip(ours, theirs):
             assert x.dtype == np.float32 and y.dtype == np.int64
@@ -191,3 +192,15 @@ def test_bench_matmul_lists_the_eight_products_of_a_step():
     rows = [line for line in out.splitlines() if line.startswith("| ") and "µs" not in line
             and "---" not in line]
     assert len(rows) == 9 and rows[-1].startswith("| per epoch (469 steps), s |")
+
+
+def test_gpu_check_without_a_gpu_says_so_and_exits_0():
+    import importlib.util
+    from pathlib import Path
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed: the GPU check would run for real")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0
+    assert "no usable NVIDIA GPU here" in done.stdout and "CuPy is not installed" in done.stdout

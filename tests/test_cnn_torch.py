@@ -73,7 +73,7 @@ def test_conv_gradients_through_max_pool_ties_on_real_mnist_equal_torch():
     """PyTorch's examples/mnist front end on 32 real test images in float32: conv, ReLU,
     conv, ReLU, 2x2 max-pool. ReLU zeroes much of the background, so many windows are
     all-tied at 0; a mask x == max would send the gradient to every tied element."""
-    images = _real_mnist().data[:32].astype(np.float32)[:, None] / 255
+    images = _real_mnist().data[:32].numpy().astype(np.float32)[:, None] / 255
     rng = np.random.default_rng(1)
     weights = {"c1": rng.uniform(-1 / 3, 1 / 3, (32, 1, 3, 3)).astype(np.float32),
                "c2": rng.uniform(-0.06, 0.06, (64, 32, 3, 3)).astype(np.float32)}

@@ -1,9 +1,11 @@
-"""tinynet.data: the IDX reader and writer, MNIST / Fashion-MNIST on real files, DataLoader.
+"""tinynet.data: the IDX reader and writer, MNIST / Fashion-MNIST as Datasets (real files and
+small ones made here). The DataLoader itself is tested in test_utils_data.py.
 
 The real-data tests need ``TINYNET_DATA_DIR`` pointing at a folder with ``mnist/`` and
 ``fashion-mnist/``; they are skipped otherwise. Downloads are tested in test_data_download.py.
 """
 import gzip
+import hashlib
 import os
 import struct
 import tempfile
@@ -15,8 +17,9 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinynet as tn
-from tinynet.data import MNIST, DataLoader, FashionMNIST, read_idx, write_idx
+from tinynet.data import MNIST, DataLoader, FashionMNIST, datasets, read_idx, write_idx
 from tinynet.tensor import Tensor
+from tinynet.utils.data import default_collate, random_split
 
 # ---- IDX ------------------------------------------------------------------------------
 
@@ -156,13 +159,15 @@ def test_mnist_real(train, n, counts):
     root = _data_dir("mnist")
     ds = MNIST(train=train, download=False)  # root from TINYNET_DATA_DIR
     assert ds.root == root and len(ds) == n
+    # torchvision's attributes: uint8 images and int64 labels, as tensors
+    assert isinstance(ds.data, Tensor) and isinstance(ds.targets, Tensor)
     assert ds.data.shape == (n, 28, 28) and ds.data.dtype == np.uint8
     assert ds.targets.shape == (n,) and ds.targets.dtype == np.int64
-    assert np.bincount(ds.targets).tolist() == counts
-    assert len(ds.classes) == 10
-    image, label = ds[0]
-    assert image.shape == (28, 28) and image.dtype == np.float32
-    assert 0.0 <= image.min() and image.max() <= 1.0 and image.max() > 0.5
+    assert np.bincount(ds.targets.numpy()).tolist() == counts
+    assert len(ds.classes) == 10 and ds.class_to_idx["7 - seven"] == 7
+    image, label = ds[0]  # what torchvision gives with transform=ToTensor()
+    assert isinstance(image, Tensor) and image.shape == (1, 28, 28) and image.dtype == np.float32
+    assert 0.0 <= image.numpy().min() and image.numpy().max() <= 1.0 < 2 * image.numpy().max()
     assert isinstance(label, int) and label == (5 if train else 7)
     assert f"Number of datapoints: {n}" in repr(ds)
 
@@ -173,156 +178,113 @@ def test_fashion_mnist_real(train, n):
     ds = FashionMNIST(root=root, train=train, download=False)
     assert ds.data.shape == (n, 28, 28) and ds.data.dtype == np.uint8
     assert ds.targets.dtype == np.int64
-    assert np.bincount(ds.targets).tolist() == [n // 10] * 10  # balanced classes
+    assert np.bincount(ds.targets.numpy()).tolist() == [n // 10] * 10  # balanced classes
     assert ds.classes[9] == "Ankle boot"
 
 
 def test_dataloader_over_real_mnist():
     _data_dir("mnist")
     ds = MNIST(train=False, download=False)
-    loader = DataLoader(ds, batch_size=128, shuffle=True, flatten=True)
+    loader = DataLoader(ds, batch_size=128, shuffle=True)
     batches = list(loader)
-    assert len(batches) == len(loader) == 79
+    assert len(batches) == len(loader) == 79 and len(loader.dataset) == 10000
     x, y = batches[0]
-    assert x.shape == (128, 784) and x.dtype == np.float32 and y.dtype == np.int64
+    assert x.shape == (128, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
     labels = np.concatenate([b[1].numpy() for b in batches])
     assert np.bincount(labels).tolist() == MNIST_TEST_COUNTS
 
 
-# ---- DataLoader ---------------------------------------------------------------------------
+# ---- MNIST as a Dataset, on small files made here --------------------------------------------
 
-def _toy(n=103):
-    """Random uint8 images, and targets equal to the sample index (so batches show order)."""
-    rng = np.random.default_rng(1)
-    data = rng.integers(0, 256, size=(n, 4, 3), dtype=np.uint8)
-    return SimpleNamespace(data=data, targets=np.arange(n, dtype=np.uint8))
-
-
-def test_loader_batches_shapes_and_dtypes(backend):
-    ds = _toy()
-    loader = DataLoader(ds, batch_size=10)
-    batches = list(loader)
-    assert len(loader) == len(batches) == 11
-    assert [tuple(x.shape) for x, _ in batches] == [(10, 4, 3)] * 10 + [(3, 4, 3)]
-    x, y = batches[0]
-    assert isinstance(x, Tensor) and isinstance(y, Tensor)
-    assert x.dtype == np.float32 and y.dtype == np.int64 and x.device == backend.device
-    # float32 division, as torchvision's ToTensor does: exact, no float64 round trip
-    assert np.array_equal(x.numpy(), ds.data[:10].astype(np.float32) / np.float32(255))
-    assert np.array_equal(y.numpy(), np.arange(10))
+@pytest.fixture
+def small_mnist(tmp_path, monkeypatch):
+    """A 37-image MNIST test split in tmp_path/mnist, the checksum table patched to it.
+    Returns (root, images, labels)."""
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (37, 28, 28), dtype=np.uint8)
+    images[0] = 255  # the exact ends of the range
+    images[1] = 0
+    labels = rng.integers(0, 10, 37).astype(np.uint8)
+    (tmp_path / "mnist").mkdir()
+    for name, array in (("t10k-images-idx3-ubyte", images), ("t10k-labels-idx1-ubyte", labels)):
+        write_idx(tmp_path / "mnist" / name, array)
+        raw = (tmp_path / "mnist" / name).read_bytes()
+        monkeypatch.setitem(datasets.MNIST_FILES, name,
+                            (hashlib.sha256(raw).hexdigest(), len(raw)))
+    return tmp_path, images, labels
 
 
-def test_loader_drop_last_and_flatten(backend):
-    loader = DataLoader(_toy(), batch_size=10, drop_last=True, flatten=True)
-    batches = list(loader)
-    assert len(loader) == len(batches) == 10
-    assert all(tuple(x.shape) == (10, 12) for x, _ in batches)
-    assert len(DataLoader(_toy(100), batch_size=10, drop_last=True)) == 10
-    assert len(DataLoader(_toy(100), batch_size=10)) == 10
+def test_mnist_samples_are_totensor_images_and_int_labels(small_mnist):
+    root, images, labels = small_mnist
+    ds = MNIST(root, train=False, download=False)
+    for i in (0, 1, 36, -1):
+        image, label = ds[i]
+        # float32 division, as torchvision's ToTensor does: exact, no float64 round trip
+        expected = images[i].astype(np.float32) / np.float32(255)
+        np.testing.assert_array_equal(image.numpy(), expected.reshape(1, 28, 28))
+        assert label == int(labels[i]) and type(label) is int
+    assert ds[0][0].numpy().min() == 1.0 and ds[1][0].numpy().max() == 0.0
 
 
-def _epoch(loader):
-    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in loader])
-    return np.concatenate(xs), np.concatenate(ys)
+def test_mnist_transforms_are_applied_per_sample_and_in_batches(small_mnist):
+    root, images, labels = small_mnist
+    ds = MNIST(root, train=False, download=False, transform=lambda x: (x - 0.5) / 0.25,
+               target_transform=lambda y: y + 100)
+    image, label = ds[3]
+    expected = (images[3].astype(np.float32) / np.float32(255) - 0.5) / 0.25
+    np.testing.assert_allclose(image.numpy()[0], expected, rtol=1e-6)
+    assert label == labels[3] + 100
+    x, y = next(iter(DataLoader(ds, batch_size=8)))
+    np.testing.assert_allclose(x.numpy()[3, 0], expected, rtol=1e-6)
+    assert y.tolist() == (labels[:8].astype(np.int64) + 100).tolist()
+    assert "Transform" in repr(ds)
 
 
-def test_loader_shuffle_visits_each_sample_once_in_a_new_order(backend):
-    ds = _toy()
-    loader = DataLoader(ds, batch_size=16, shuffle=True, seed=3)
-    orders = []
-    for epoch in range(3):
-        x, y = _epoch(loader)
-        assert sorted(y.tolist()) == list(range(len(ds.targets)))
-        assert np.array_equal(x, ds.data[y].astype(np.float32) / 255)  # pairs stay together
-        assert np.array_equal(y, np.random.default_rng([3, epoch]).permutation(103))
-        orders.append(y)
-        assert loader.epoch == epoch + 1
-    assert not np.array_equal(orders[0], orders[1])
-    assert not np.array_equal(orders[1], orders[2])
+def _per_sample(ds):
+    """A loader that cannot take the fast path: a collate_fn other than default_collate."""
+    return lambda **kw: DataLoader(ds, collate_fn=lambda b: default_collate(b), **kw)
 
 
-def test_loader_same_seed_same_order_and_drop_last_shuffled():
-    a = DataLoader(_toy(), batch_size=16, shuffle=True, seed=7)
-    b = DataLoader(_toy(), batch_size=16, shuffle=True, seed=7)
-    c = DataLoader(_toy(), batch_size=16, shuffle=True, seed=8)
-    for _ in range(2):
-        ya, yb, yc = _epoch(a)[1], _epoch(b)[1], _epoch(c)[1]
-        assert np.array_equal(ya, yb) and not np.array_equal(ya, yc)
-    d = DataLoader(_toy(), batch_size=16, shuffle=True, drop_last=True, seed=7)
-    assert len(np.unique(_epoch(d)[1])) == 96
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_mnist_fast_path_gives_the_per_sample_batches(backend, small_mnist, shuffle):
+    """On every backend: the data lives on the device, batches are gathered there, and the
+    fast path (one take per batch) equals stacking ds[i] one by one."""
+    root, images, labels = small_mnist
+    ds = MNIST(root, train=False, download=False)
+    assert ds.data.device == backend.device and ds.targets.device == backend.device
+    tn.manual_seed(4)
+    fast = list(DataLoader(ds, batch_size=10, shuffle=shuffle))
+    tn.manual_seed(4)
+    slow = list(_per_sample(ds)(batch_size=10, shuffle=shuffle))
+    assert len(fast) == len(slow) == 4
+    for (x, y), (xs, ys) in zip(fast, slow):
+        assert x.device == y.device == backend.device
+        assert x.dtype == np.float32 and y.dtype == np.int64
+        np.testing.assert_array_equal(x.numpy(), xs.numpy())
+        np.testing.assert_array_equal(y.numpy(), ys.numpy())
+    x = np.concatenate([b[0].numpy() for b in fast])
+    y = np.concatenate([b[1].numpy() for b in fast])
+    assert sorted(y.tolist()) == sorted(labels.tolist())
+    if not shuffle:  # in order: exactly the images, converted
+        np.testing.assert_array_equal(x, images[:, None].astype(np.float32) / 255)
 
 
-def test_loader_state_dict_resumes_the_order():
-    full = DataLoader(_toy(), batch_size=8, shuffle=True, seed=11)
-    orders = [_epoch(full)[1] for _ in range(4)]
-    first = DataLoader(_toy(), batch_size=8, shuffle=True, seed=11)
-    _epoch(first), _epoch(first)
-    state = first.state_dict()
-    assert state == {"epoch": 2, "seed": 11}
-    resumed = DataLoader(_toy(), batch_size=8, shuffle=True)  # seed comes from the state
-    resumed.load_state_dict(state)
-    assert np.array_equal(_epoch(resumed)[1], orders[2])
-    assert np.array_equal(_epoch(resumed)[1], orders[3])
-    resumed.set_epoch(1)
-    assert np.array_equal(_epoch(resumed)[1], orders[1])
-    with pytest.raises(KeyError, match="seed"):
-        resumed.load_state_dict({"epoch": 1})
+def test_mnist_subset_and_subclass(small_mnist):
+    """random_split of MNIST keeps the fast path; a subclass overriding __getitem__ is
+    honoured by the loader."""
+    root, images, labels = small_mnist
+    ds = MNIST(root, train=False, download=False)
+    train, val = random_split(ds, [0.8, 0.2], generator=np.random.default_rng(0))
+    assert (len(train), len(val)) == (30, 7)
+    xb, yb = next(iter(DataLoader(val, batch_size=7)))
+    assert yb.tolist() == [int(labels[i]) for i in val.indices]
+    np.testing.assert_array_equal(xb.numpy()[:, 0], images[val.indices] / np.float32(255))
 
+    class Flipped(MNIST):
+        def __getitem__(self, index):
+            image, label = super().__getitem__(index)
+            return 1 - image, label
 
-def test_loader_unfinished_epoch_does_not_count():
-    loader = DataLoader(_toy(), batch_size=8, shuffle=True)
-    for _ in zip(range(2), loader):
-        pass
-    assert loader.epoch == 0
-    list(loader)
-    assert loader.epoch == 1
-
-
-def test_loader_tuple_input_and_other_dtypes():
-    x = np.linspace(-1, 1, 12, dtype=np.float64).reshape(6, 2)
-    y = np.array([0.5, 1, 0, 1, 0, 1], dtype=np.float32)
-    (xb, yb), = list(DataLoader((x, y), batch_size=6))
-    # non-uint8 inputs keep their dtype and values; float targets are not made int64
-    assert xb.dtype == np.float64 and np.array_equal(xb.numpy(), x)
-    assert yb.dtype == np.float32
-    (_, yb), = list(DataLoader((x, np.arange(6, dtype=np.int32)), batch_size=6))
-    assert yb.dtype == np.int64
-
-
-def test_loader_errors():
-    x = np.zeros((5, 2), dtype=np.uint8)
-    with pytest.raises(ValueError, match=r"\(5, 2\).*\(4,\)"):
-        DataLoader((x, np.zeros(4)))
-    with pytest.raises(ValueError, match="batch_size"):
-        DataLoader((x, np.zeros(5)), batch_size=0)
-    with pytest.raises(TypeError, match="targets"):
-        DataLoader(np.zeros((5, 2)))
-    with pytest.raises(ValueError, match="3 items"):
-        DataLoader((x, x, x))
-    with pytest.raises(ValueError, match="unknown device"):
-        list(DataLoader((x, np.zeros(5)), device="tpu"))
-
-
-def test_loader_device_argument_overrides_active_backend(backend):
-    ds = _toy()
-    active = DataLoader(ds, batch_size=16, shuffle=True, flatten=True)
-    on_cpu = DataLoader(ds, batch_size=16, shuffle=True, flatten=True, device="cpu")
-    for (xa, ya), (xc, yc) in zip(active, on_cpu):
-        assert xa.device == backend.device and xc.device == "cpu"
-        assert xa.dtype == np.float32 and ya.dtype == np.int64
-        assert np.array_equal(xa.numpy(), xc.numpy()) and np.array_equal(ya.numpy(), yc.numpy())
-    unshuffled = DataLoader(ds, batch_size=50)
-    assert [tuple(x.shape) for x, _ in unshuffled] == [(50, 4, 3), (50, 4, 3), (3, 4, 3)]
-
-
-def test_batches_do_not_alias_the_data_set(backend):
-    """Changing a batch in place (augmentation, normalisation) never changes the data."""
-    x = np.arange(30, dtype=np.float32).reshape(10, 3)
-    y = np.arange(10)
-    for shuffle in (False, True):
-        for xb, yb in DataLoader((x, y), batch_size=4, shuffle=shuffle, device=backend):
-            with tn.no_grad():
-                xb -= 100.0
-                yb += 1
-        np.testing.assert_array_equal(x, np.arange(30, dtype=np.float32).reshape(10, 3))
-        np.testing.assert_array_equal(y, np.arange(10))
+    flipped = Flipped(root, train=False, download=False)
+    x, _ = next(iter(DataLoader(flipped, batch_size=5)))
+    np.testing.assert_array_equal(x.numpy()[:, 0], 1 - images[:5] / np.float32(255))

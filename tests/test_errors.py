@@ -39,10 +39,11 @@ def test_index_out_of_range(backend):
     x = tn.ones(3, 2)
     with pytest.raises(IndexError, match=r"index 3 is out of range for axis 0.*\(3, 2\)"):
         x[3]
+    # (on a device, a gather is not checked at once: the error comes with the next read)
     with pytest.raises(IndexError, match=r"index 5 is out of range for axis 0"):
-        x[tn.tensor([0, 5])]
+        x[tn.tensor([0, 5])].numpy()
     with pytest.raises(IndexError, match=r"index -4 is out of range"):
-        x[tn.tensor([-4])]
+        x[tn.tensor([-4])].numpy()
 
 
 def test_axis_out_of_range(backend):

@@ -31,13 +31,27 @@ def test_autograd_walkthrough_checks_pass(tmp_path, backend):
     out = done.stdout
     assert "FAILED" not in out and "all checks passed" in out
     assert out.count("[ok]") == 9
-    assert "grads out" in out and "Sigmoid" in out  # the trace table
+    assert "dL/d(input) passed to each input" in out  # the trace table
+    assert "Sigmoid: -2.649" in out  # signed: dL/dp = -1/p, not its norm 2.649
+    assert "w: [-0.6225, -1.245, 0.6225], x: -" in out  # labelled inputs, readable vectors
     assert "SoftmaxCrossEntropy" in out
     assert "loss = 2000.0" in out
     if shutil.which("dot") is None:
         assert "apt install graphviz" in out
     else:
         assert graph.read_text().lstrip().startswith("<?xml")
+
+
+@pytest.mark.parametrize("graph,message", [
+    ("no/such/folder/bce.svg", "does not exist"),
+    ("bce.txt", "must end in .svg or .png"),
+    (".", "must end in .svg or .png"),
+])
+def test_autograd_walkthrough_bad_graph_path_is_one_line(tmp_path, graph, message):
+    done = run([str(EXAMPLES / "autograd_walkthrough.py"), "--graph", graph], tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"--graph {graph!r}: " in done.stderr and message in done.stderr
+    assert done.stdout == ""  # refused before any work
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

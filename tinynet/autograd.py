@@ -11,37 +11,14 @@ returning None there. Broadcasting is undone here, in ``run_backward``, not in e
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
-from .backend import array_module, backend_of, host_dtype
+from .backend import HOST_ARRAY, array_module, backend_of, host_dtype
+from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad  # noqa: F401
+from .versions import _writes, check_unmodified, mark_modified, shared_stamp  # noqa: F401
 
-_grad_enabled = [True]
 backward_hooks: list = []  # callables(node, output_tensor, gy, input_grads); see trace.py
-
-
-def is_grad_enabled() -> bool:
-    return _grad_enabled[0]
-
-
-@contextlib.contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
-    previous = _grad_enabled[0]
-    _grad_enabled[0] = enabled
-    try:
-        yield
-    finally:
-        _grad_enabled[0] = previous
-
-
-def no_grad() -> contextlib.AbstractContextManager:
-    """Context manager (or decorator) in which ops record no graph and save nothing."""
-    return _grad_mode(False)
-
-
-def enable_grad() -> contextlib.AbstractContextManager:
-    """Context manager that turns graph recording back on inside ``no_grad``."""
-    return _grad_mode(True)
+_queued: list = []  # callables to run once the backward pass now running has ended
 
 
 class Function:
@@ -51,9 +28,16 @@ class Function:
     says which of them need a gradient. Subclasses declare ``__slots__`` for the arrays they
     save: the engine frees exactly those after backward, so a subclass without
     ``__slots__`` (whose attributes the engine could not find) is refused when defined.
+
+    ``saves_inputs`` / ``saves_output`` say whether backward reads the input arrays or
+    the output array: if one of those is changed in place between forward and backward,
+    the gradient would be computed from the wrong values, and backward raises instead.
+    ``born`` is the in-place write clock when the node was recorded.
     """
 
-    __slots__ = ("inputs", "needs_input_grad")
+    __slots__ = ("inputs", "needs_input_grad", "born")
+    saves_inputs = True
+    saves_output = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -72,6 +56,9 @@ class Function:
     def name(self) -> str:
         return type(self).__name__
 
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward0>"  # as PyTorch prints grad_fn: <MulBackward0>
+
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
         """Run forward on the inputs' arrays; record the node when a gradient is needed.
@@ -79,19 +66,39 @@ class Function:
         The output is wrapped by the first input (``_wrap``), so the engine never names
         the Tensor class.
         """
-        kind = type(inputs[0].array)
-        for t in inputs[1:]:
-            if type(t.array) is not kind:
-                check_same_device(inputs)
         node = cls()
-        needs = tuple([t._requires_grad for t in inputs])
-        node.needs_input_grad = needs
-        result = inputs[0]._wrap(node.forward(*[t.array for t in inputs], **kwargs))
-        if _grad_enabled[0] and True in needs:
+        if len(inputs) == 1:  # most ops have one or two inputs: the steps below, unrolled
+            a, = inputs
+            if type(a.array) is not HOST_ARRAY:
+                on_one_device(inputs)
+            node.needs_input_grad = needs = (a._requires_grad,)
+            result = a._wrap(node.forward(a.array, **kwargs))
+        elif len(inputs) == 2:
+            a, b = inputs
+            x, y = a.array, b.array
+            if type(x) is not HOST_ARRAY or type(y) is not HOST_ARRAY:
+                on_one_device(inputs)
+            node.needs_input_grad = needs = (a._requires_grad, b._requires_grad)
+            result = a._wrap(node.forward(x, y, **kwargs))
+        else:
+            arrays = [t.array for t in inputs]
+            if any(type(x) is not HOST_ARRAY for x in arrays):
+                on_one_device(inputs)
+            node.needs_input_grad = needs = tuple([t._requires_grad for t in inputs])
+            result = inputs[0]._wrap(node.forward(*arrays, **kwargs))
+        if True in needs and _grad_enabled[0]:
             node.inputs = inputs
+            node.born = _writes[0]
             result._requires_grad = True
             result._node = node
         return result
+
+
+def on_one_device(inputs: tuple) -> None:
+    """Inputs that are not all NumPy arrays must live on one device, which becomes the
+    current one (CuPy makes new arrays on the current GPU, whatever its inputs' GPU)."""
+    check_same_device(inputs)
+    backend_of(inputs[0].array).make_current()
 
 
 def check_same_device(tensors: tuple) -> None:
@@ -113,8 +120,8 @@ def unbroadcast(g: Any, shape: tuple) -> Any:
     if extra < 0:
         return g
     xp = array_module(g)
-    stretched = tuple(i + extra for i, n in enumerate(shape)
-                      if n == 1 and g.shape[i + extra] != 1)
+    stretched = tuple([i + extra for i, n in enumerate(shape)
+                       if n == 1 and g.shape[i + extra] != 1])
     if stretched:
         g = xp.sum(g, axis=stretched, keepdims=True)
     if extra:
@@ -131,31 +138,39 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
        and handing the results to its inputs: leaves accumulate into ``.grad``.
     3. Unless ``retain_graph``, drop every node's saved arrays as soon as it has run, so
        activations are freed during the pass and the graph cannot be used twice.
+    4. Run the callbacks that backward steps queued (``queue_callback``).
     """
+    del _queued[:]  # what a pass that raised had queued is dropped
     order = _topological_order(root)
     grads: dict[Any, Any] = {root: gy}  # tensor -> dL/dtensor so far (keys hash by identity)
+    writes, hooks, saved_slots = _writes, backward_hooks, _slots_of
     for t in order:
         node = t._node
         g = grads.pop(t, None)
         if g is None:  # this output did not influence the loss
             continue
+        if node.born != writes[0]:  # some tensor was written in place since forward
+            check_unmodified(node, t)
+        if type(g) is not HOST_ARRAY:
+            backend_of(g).make_current()
+        inputs = node.inputs
         input_grads = node.backward(g)
-        if len(input_grads) != len(node.inputs):
+        if len(input_grads) != len(inputs):
             raise RuntimeError(f"{node.name}.backward returned {len(input_grads)} gradients "
-                               f"for {len(node.inputs)} inputs")
-        if backward_hooks:
-            for hook in backward_hooks:
+                               f"for {len(inputs)} inputs")
+        if hooks:
+            for hook in hooks:
                 hook(node, t, g, input_grads)
-        for x, gx in zip(node.inputs, input_grads):
+        for x, gx in zip(inputs, input_grads):
             if gx is None or not x._requires_grad:
                 continue
-            shape = x.array.shape
-            if gx.shape != shape:
-                gx = unbroadcast(gx, shape)
-            if gx.shape != shape or gx.dtype != x.array.dtype:
-                raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
-                                   f"{tuple(gx.shape)} and dtype {host_dtype(gx.dtype)} for "
-                                   f"an input of shape {tuple(shape)} and dtype {x.dtype}")
+            array = x.array
+            if gx.shape != array.shape:
+                gx = unbroadcast(gx, array.shape)
+                if gx.shape != array.shape:
+                    _wrong_gradient(node, x, gx)
+            if gx.dtype is not array.dtype and gx.dtype != array.dtype:
+                _wrong_gradient(node, x, gx)
             if x._node is None:  # a leaf: accumulate into .grad
                 if x.grad is None:
                     # gx may be the very array handed to another input (Add returns gy
@@ -164,18 +179,32 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                     x.grad = x._wrap(gx if owned else array_module(gx).asarray(gx, copy=True))
                 else:
                     x.grad.array += gx
-            elif x in grads:
-                grads[x] = grads[x] + gx
-            else:
-                grads[x] = gx
-        if not retain_graph:
+            else:  # a computed tensor: sum the gradients from all its uses
+                before = grads.get(x)
+                grads[x] = gx if before is None else before + gx
+        if not retain_graph:  # free what the node saved: activations go as backward runs
             node.inputs = None
-            _free_saved(node)
+            slots = saved_slots.get(type(node))
+            for slot in slots if slots is not None else _saved_slots(type(node)):
+                setattr(node, slot, None)
+    callbacks, _queued[:] = list(_queued), []
+    for callback in callbacks:  # every gradient is accumulated now
+        callback()
 
 
-def _free_saved(node: Function) -> None:
-    for slot in _saved_slots(type(node)):
-        setattr(node, slot, None)
+def queue_callback(callback: Any) -> None:
+    """Call ``callback()`` once the backward pass now running has accumulated every
+    gradient into the leaves' ``.grad`` (PyTorch's ``Engine.queue_callback``). Queued
+    twice in one pass, it runs once. An op's backward queues it (``ops.OnBackward``):
+    DistributedDataParallel averages gradients over processes this way."""
+    if callback not in _queued:
+        _queued.append(callback)
+
+
+def _wrong_gradient(node: Function, x: Any, gx: Any) -> None:
+    raise RuntimeError(f"{node.name}.backward returned a gradient of shape "
+                       f"{tuple(gx.shape)} and dtype {host_dtype(gx.dtype)} for an input of "
+                       f"shape {x.shape} and dtype {x.dtype}")
 
 
 _slots_of: dict[type, tuple] = {}

@@ -1,29 +1,25 @@
-"""Functions that make tensors: tensor, zeros, ones, full, randn, rand, arange, ..."""
+"""Functions that make tensors: tensor, as_tensor, from_numpy, zeros, ones, full, eye,
+arange, linspace and the ``*_like`` forms. (Random tensors are in random.py.)"""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .arguments import shape_args
 from .backend import backend_for_device, backend_of, host_array
+from .backend.host import get_default_dtype
 from .tensor import Tensor
-
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-float16 = np.dtype("float16")
-int64 = np.dtype("int64")
-int32 = np.dtype("int32")
-uint8 = np.dtype("uint8")
-bool_ = np.dtype("bool")
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
-           device: str | None = None) -> Tensor:
+           device: Any = None) -> Tensor:
     """A new tensor holding a copy of ``data``.
 
-    Python floats become float32; NumPy arrays keep their dtype (float64 stays float64,
-    int64 labels stay int64). ``device`` defaults to the active backend's.
+    Python floats become float32 (the default dtype); NumPy arrays keep their dtype
+    (float64 stays float64, int64 labels stay int64). ``device`` defaults to the active
+    backend's.
     """
     target = backend_for_device(device)
     if isinstance(data, Tensor):
@@ -42,59 +38,117 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False,
     return Tensor(array, requires_grad=requires_grad)
 
 
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor, without a copy when it already is one (or a NumPy array on
+    the CPU) of that dtype and device."""
+    if isinstance(data, Tensor):
+        moved = data if device is None else data.to(device)
+        return moved if dtype is None else moved.to(dtype)
+    target = backend_for_device(device)
+    if isinstance(data, np.ndarray) and target.name == "numpy" and \
+            (dtype is None or np.dtype(dtype) == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A CPU tensor that shares memory with the NumPy ``array``: writes to one show in
+    the other, as in PyTorch."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype}; tinynet supports "
+                        "floating point, integer and boolean arrays")
+    backend_for_device("cpu")  # the CPU backend must exist for the tensor to report it
+    return Tensor(array)
+
+
 def _filled(shape, value, dtype, requires_grad, device) -> Tensor:
     backend = backend_for_device(device)
-    dtype = np.dtype(dtype or float32)
-    array = backend.zeros(shape_args(shape), dtype)
+    size = shape_args(shape)
+    array = backend.zeros(size, np.dtype(dtype or get_default_dtype()))
     if value:
         array += value
     return Tensor(array, requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    return _filled(shape, 0, dtype, requires_grad, device)
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(size, 0, dtype, requires_grad, device)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    return _filled(shape, 1, dtype, requires_grad, device)
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(size, 1, dtype, requires_grad, device)
 
 
-def full(shape, fill_value: float, dtype=None, requires_grad: bool = False,
-         device=None) -> Tensor:
-    return _filled((shape,) if isinstance(shape, int) else (tuple(shape),), fill_value,
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor; tinynet fills it with zeros (PyTorch leaves it uninitialised)."""
+    return _filled(size, 0, dtype, requires_grad, device)
+
+
+def full(size, fill_value: Any, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value
+    (bool, int64 or the default float) unless given, as in PyTorch."""
+    if dtype is None:
+        dtype = host_array(fill_value).dtype
+    return _filled((size,) if isinstance(size, int) else (tuple(size),), fill_value,
                    dtype, requires_grad, device)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=t.device)
+def zeros_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=t.device)
+def ones_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """Standard normal samples from the backend's generator (seed it with manual_seed)."""
-    backend = backend_for_device(device)
-    array = backend.randn(shape_args(shape), np.dtype(dtype or float32))
-    return Tensor(array, requires_grad=requires_grad)
+def full_like(t: Tensor, fill_value: Any, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """Uniform samples in [0, 1)."""
-    backend = backend_for_device(device)
-    array = backend.rand(shape_args(shape), np.dtype(dtype or float32))
-    return Tensor(array, requires_grad=requires_grad)
+def empty_like(t: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return zeros_like(t, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False,
-           device=None) -> Tensor:
-    """Evenly spaced values in [start, end): int64 for integer arguments, else float32."""
+def eye(n: int, m: int | None = None, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (m = n by default)."""
+    array = np.eye(n, n if m is None else m, dtype=np.dtype(dtype or get_default_dtype()))
+    return Tensor(backend_for_device(device).asarray(array), requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, end): int64 for integer arguments, else the default
+    float dtype."""
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-        dtype = int64 if ints else float32
+        dtype = np.int64 if ints else get_default_dtype()
     backend = backend_for_device(device)
     return Tensor(backend.asarray(np.arange(start, end, step, dtype=np.dtype(dtype))),
                   requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from start to end, both included."""
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace: number of steps must be a non-negative integer, "
+                         f"got {steps!r}")
+    array = np.linspace(start, end, int(steps), dtype=np.float64)
+    array = array.astype(np.dtype(dtype or get_default_dtype()))
+    return Tensor(backend_for_device(device).asarray(array), requires_grad=requires_grad)
+
+
+def numel(t: Tensor) -> int:
+    return math.prod(t.shape)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)

@@ -1,11 +1,16 @@
-"""Free functions of tensors: tn.cat, tn.stack, tn.where, tn.maximum, tn.exp, ..."""
+"""Free functions of tensors: tn.cat, tn.stack, tn.where, tn.maximum, tn.exp, ...
+
+Some names here (sum, max, min, abs, pow) shadow Python's built-ins as they do in
+PyTorch; no function in this file uses those built-ins.
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 from . import ops
+from .grad_mode import is_grad_enabled
 from .backend import backend_of
-from .arguments import axes
+from .arguments import axis_of
 from .tensor import Tensor
 from .tensor_math import pair
 
@@ -24,7 +29,11 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("cat needs at least one tensor")
     first = tensors[0]
-    axis = axes(first, dim, None)[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ValueError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                             "concatenated; use tn.stack, or reshape it to (1,)")
+    axis = axis_of(first, dim)
     for t in tensors[1:]:
         if t.ndim != first.ndim or any(a != b for i, (a, b) in
                                        enumerate(zip(t.shape, first.shape)) if i != axis):
@@ -46,11 +55,11 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
-    """``input`` where ``condition`` is true, else ``other`` (numbers allowed)."""
+    """``input`` where ``condition`` is true, else ``other`` (numbers allowed; the two are
+    promoted to one dtype, as in PyTorch)."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = Tensor(input)
-    a = _as_tensor(input, other if isinstance(other, Tensor) else None)
-    b = _as_tensor(other, a)
+    a, b = pair(input, other) if isinstance(input, Tensor) else pair(other, input, True)
     cond = condition.array if isinstance(condition, Tensor) else condition
     try:
         backend_of(cond)
@@ -61,12 +70,60 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 def maximum(input: Any, other: Any) -> Tensor:
     """Elementwise maximum; ties split the gradient evenly."""
-    a = _as_tensor(input, other if isinstance(other, Tensor) else None)
-    return ops.Maximum.apply(a, _as_tensor(other, a))
+    a, b = pair(input, other) if isinstance(input, Tensor) else pair(other, input, True)
+    return ops.Maximum.apply(a, b)
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return _as_tensor(a, b if isinstance(b, Tensor) else None) @ b
+def minimum(input: Any, other: Any) -> Tensor:
+    """Elementwise minimum; ties split the gradient evenly."""
+    a, b = pair(input, other) if isinstance(input, Tensor) else pair(other, input, True)
+    return -ops.Maximum.apply(-a, -b)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """``max(t)``: the largest element; ``max(t, dim)``: (values, indices) along dim;
+    ``max(a, b)`` with a tensor b: the elementwise maximum, as PyTorch's torch.max."""
+    return input.max(dim, keepdim)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """As ``max``, for the smallest."""
+    return input.min(dim, keepdim)
+
+
+def matmul(a: Tensor, b: Tensor, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, _as_tensor(a, b if isinstance(b, Tensor) else None) @ b)
+
+
+def add(a: Any, b: Any, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    return _into(out, a + (b if alpha == 1 else b * alpha))
+
+
+def sub(a: Any, b: Any, *, alpha: float = 1, out: Tensor | None = None) -> Tensor:
+    return _into(out, a - (b if alpha == 1 else b * alpha))
+
+
+def mul(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, a * b)
+
+
+def div(a: Any, b: Any, *, out: Tensor | None = None) -> Tensor:
+    return _into(out, a / b)
+
+
+def _into(out: Tensor | None, result: Tensor) -> Tensor:
+    """PyTorch's ``out=``: the result is written into ``out`` (resized to fit), which is
+    returned. As in PyTorch, no gradient flows through it."""
+    if out is None:
+        return result
+    if result.requires_grad and is_grad_enabled():
+        raise RuntimeError("functions with out=... arguments don't support automatic "
+                           "differentiation; call them under tn.no_grad() or drop out=")
+    if out.shape != result.shape:
+        out.data = result.detach().to(out.dtype).clone()  # PyTorch resizes out
+    else:
+        out.copy_(result.detach())
+    return out
 
 
 def exp(x: Tensor) -> Tensor:
@@ -79,6 +136,30 @@ def log(x: Tensor) -> Tensor:
 
 def sqrt(x: Tensor) -> Tensor:
     return x.sqrt()
+
+
+def log10(x: Tensor) -> Tensor:
+    return x.log10()
+
+
+def sin(x: Tensor) -> Tensor:
+    return x.sin()
+
+
+def cos(x: Tensor) -> Tensor:
+    return x.cos()
+
+
+def pow(x: Any, exponent: Any) -> Tensor:
+    return x ** exponent if isinstance(x, Tensor) else exponent.__rpow__(x)
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return x.softmax(dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    return x.log_softmax(dim)
 
 
 def abs(x: Tensor) -> Tensor:
@@ -130,3 +211,30 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return x.argmax(dim, keepdim)
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return x.argmin(dim, keepdim)
+
+
+def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
+    return x.squeeze(dim)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    return x.unsqueeze(dim)
+
+
+def t(x: Tensor) -> Tensor:
+    return x.t()
+
+
+def clone(x: Tensor) -> Tensor:
+    return x.clone()
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """The product of two matrices (2-D only, as PyTorch's torch.mm)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm expects two matrices, got shapes {a.shape} and {b.shape}")
+    return a @ b

@@ -1,9 +1,11 @@
 """The Tensor: an array, its gradient, and the graph node that produced it.
 
-This file holds what makes a Tensor: its attributes, ``backward``, and conversions. The
-math lives in ``TensorMath`` (tensor_math.py) and the shape methods in ``TensorShape``
-(tensor_shape.py), its two base classes; every method there is a one-line call of an op
-in ``tinynet.ops`` after its arguments are checked.
+This file holds what makes a Tensor: its attributes, ``backward``, and conversions. Its
+base classes hold the rest, one family each: the math in ``TensorMath`` (tensor_math.py),
+the shape methods in ``TensorShape`` (tensor_shape.py), in-place updates in
+``TensorInPlace`` (tensor_inplace.py), conversions in ``TensorConvert``
+(tensor_convert.py) and NumPy functions on tensors in ``TensorNumpy`` (tensor_numpy.py). Every method that computes is a call of an op in ``tinynet.ops``
+after its arguments are checked.
 """
 from __future__ import annotations
 
@@ -12,15 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from . import ops
-from .arguments import is_dtype
-from .autograd import Function, run_backward
-from .backend import backend_for_device, backend_of, get_backend, host_array, host_dtype
+from .device import device
+from .autograd import Function, run_backward, shared_stamp
+from .backend import HOST_ARRAY, backend_of, get_backend, host_array, host_dtype
+from .tensor_convert import TensorConvert
+from .tensor_inplace import TensorInPlace
 from .tensor_math import TensorMath
+from .tensor_numpy import TensorNumpy
 from .tensor_shape import TensorShape
 
 
-class Tensor(TensorMath, TensorShape):
+_new = object.__new__
+
+
+class Tensor(TensorMath, TensorShape, TensorInPlace, TensorConvert, TensorNumpy):
     """An n-dimensional array that can record how it was computed.
 
     Attributes:
@@ -35,8 +42,7 @@ class Tensor(TensorMath, TensorShape):
         requires_grad: whether ``backward`` should compute ``.grad`` for this tensor.
     """
 
-    __slots__ = ("array", "grad", "_requires_grad", "_node", "name", "__weakref__")
-    __array_priority__ = 1000  # ndarray <op> Tensor calls Tensor's reflected operator
+    __slots__ = ("array", "grad", "_requires_grad", "_node", "_stamp", "name", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False):
         if isinstance(data, Tensor):
@@ -51,6 +57,7 @@ class Tensor(TensorMath, TensorShape):
         self.array = data
         self.grad: Tensor | None = None
         self._node: Function | None = None
+        self._stamp: list | None = None  # when it was last written in place (autograd.py)
         self.name: str | None = None
         self._requires_grad = False
         if requires_grad:
@@ -60,10 +67,11 @@ class Tensor(TensorMath, TensorShape):
     def _wrap(data: Any) -> "Tensor":
         """A Tensor around an array an op has just made: no checks, for the hot path.
         (The engine calls it on an input, ``x._wrap(array)``, so it never names Tensor.)"""
-        if isinstance(data, np.generic):  # NumPy reductions return scalars, not 0-d arrays
-            data = np.asarray(data)
-        t = object.__new__(Tensor)
-        t.array, t.grad, t._node, t.name, t._requires_grad = data, None, None, None, False
+        if type(data) is not HOST_ARRAY and isinstance(data, np.generic):
+            data = np.asarray(data)  # NumPy reductions return scalars, not 0-d arrays
+        t = _new(Tensor)
+        t.array, t.grad, t._node, t._stamp, t.name, t._requires_grad = (data, None, None,
+                                                                         None, None, False)
         return t
 
     # ---- attributes ------------------------------------------------------------------
@@ -72,7 +80,9 @@ class Tensor(TensorMath, TensorShape):
         """The values as a Tensor cut from the graph, sharing storage, as in PyTorch:
         ``p.data += -lr * p.grad`` updates p in place and records nothing. (``array`` is
         the backend array itself.)"""
-        return Tensor._wrap(self.array)
+        view = Tensor._wrap(self.array)
+        view._stamp = shared_stamp(self)  # a write through the view is a write to self
+        return view
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -107,8 +117,12 @@ class Tensor(TensorMath, TensorShape):
         return host_dtype(self.array.dtype)
 
     @property
-    def device(self) -> str:
-        return backend_of(self.array).device
+    def device(self) -> device:
+        return device(backend_of(self.array).device)
+
+    @property
+    def is_cuda(self) -> bool:
+        return backend_of(self.array).name == "cupy"
 
     @property
     def is_leaf(self) -> bool:
@@ -124,6 +138,11 @@ class Tensor(TensorMath, TensorShape):
     def numel(self) -> int:
         return math.prod(self.shape)
 
+    nelement = numel
+
+    def dim(self) -> int:
+        return self.array.ndim
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -133,11 +152,14 @@ class Tensor(TensorMath, TensorShape):
         return (self[i] for i in range(len(self)))
 
     # ---- autograd ----------------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool = False, *,
+                 grad: Any = None) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, adding it to ``.grad``.
 
-        ``grad`` is dL/d(self); it may be omitted only when self holds a single element.
+        ``gradient`` (or ``grad``) is dL/d(self); it may be omitted only when self holds
+        a single element.
         """
+        grad = gradient if grad is None else grad
         if not self.requires_grad:
             raise RuntimeError("backward() called on a tensor that does not require grad "
                                "and has no graph: no input of its computation had "
@@ -161,73 +183,29 @@ class Tensor(TensorMath, TensorShape):
         run_backward(self, gy, retain_graph)
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph."""
-        return Tensor(self.array)
+        """The same data (shared, not copied), cut from the graph."""
+        view = Tensor._wrap(self.array)
+        view._stamp = shared_stamp(self)
+        return view
 
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ---- conversion ----------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """The values as a NumPy array on the host (shares memory on the CPU)."""
-        return backend_of(self.array).to_numpy(self.array)
-
-    def item(self):
-        if self.array.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.numpy().reshape(()).item()
-
-    def tolist(self):
-        return self.numpy().tolist()
-
-    def to(self, target: Any) -> "Tensor":
-        """Move to a device (``"cpu"``, ``"cuda"``, ``"strict"``) or cast to a dtype."""
-        if is_dtype(target):
-            if np.dtype(target) == self.dtype:
-                return self
-            return ops.Cast.apply(self, dtype=np.dtype(target))
-        backend = backend_for_device(target)
-        if backend is backend_of(self.array):
-            return self
-        return ops.ToDevice.apply(self, target=backend)
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self) -> "Tensor":
-        return self.to("cuda")
-
-    def float(self) -> "Tensor":
-        return self.to(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(np.float64)
-
-    def long(self) -> "Tensor":
-        return self.to(np.int64)
-
-    def int(self) -> "Tensor":
-        return self.to(np.int32)
-
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
-        extra = "" if self.device == "cpu" else f", device='{self.device}'"
+        extra = "" if self.device == "cpu" else f", device='{str(self.device)}'"
         if self.dtype not in (np.float32, np.int64, np.bool_):
             extra += f", dtype={self.dtype}"
         if self._node is not None:
-            extra += f", grad_fn=<{self._node.name}>"
+            extra += f", grad_fn={self._node!r}"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __bool__(self) -> bool:
-        return bool(self.item())
-
-    def __index__(self) -> int:
-        return int(self.item())
+    def __getattr__(self, name: str) -> Any:
+        """Called only when ``name`` is not found: a clear error for a PyTorch method
+        that tinynet lacks."""
+        from .missing import missing_name
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise missing_name("tinynet.Tensor", name)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .arguments import axes, shape_args
+from .arguments import axes, axis_of, shape_args
 from .backend import backend_of
 
 
@@ -23,6 +23,11 @@ class TensorShape:
         return ops.Reshape.apply(self, shape=shape)
 
     view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.ndim == 0:
@@ -42,12 +47,19 @@ class TensorShape:
         return ops.Permute.apply(self, axes=dims)
 
     def transpose(self, dim0: int = -2, dim1: int = -1):
-        if self.ndim < 2:
+        a, b = axis_of(self, dim0), axis_of(self, dim1)
+        if a == b or self.ndim < 2:  # swapping an axis with itself changes nothing
             return self
-        a, b = axes(self, (dim0, dim1), None)
         order = list(range(self.ndim))
         order[a], order[b] = order[b], order[a]
         return ops.Permute.apply(self, axes=tuple(order))
+
+    def t(self):
+        """The transpose of a matrix (a vector or a scalar is returned as it is)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dimensions, but it has "
+                             f"{self.ndim} (shape {self.shape}); use transpose(d0, d1)")
+        return self.transpose(0, -1) if self.ndim == 2 else self
 
     @property
     def T(self):
@@ -56,7 +68,7 @@ class TensorShape:
     def squeeze(self, dim: int | None = None):
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        axis = axes(self, dim, None)[0]
+        axis = axis_of(self, dim)
         if self.shape[axis] != 1:
             return self
         return self.reshape(self.shape[:axis] + self.shape[axis + 1:])
@@ -85,7 +97,7 @@ def normalise_index(t: Any, index: Any) -> tuple:
             continue
         if isinstance(part, TensorShape):  # a Tensor
             part = part.array
-        elif isinstance(part, (list, np.ndarray)):
+        elif isinstance(part, (list, range, np.ndarray)):
             part = backend.asarray(np.asarray(part))
         if isinstance(part, (int, np.integer)) and not isinstance(part, bool):
             if axis < t.ndim and not -t.shape[axis] <= part < t.shape[axis]:
@@ -99,16 +111,23 @@ def normalise_index(t: Any, index: Any) -> tuple:
                                 "arrays or tuples of these") from None
             advanced = True
             if part.dtype != backend.xp.bool and axis < t.ndim and part.size:
-                n = t.shape[axis]
-                xp = backend.xp
-                low, high = int(xp.min(part)), int(xp.max(part))
-                if low < -n or high >= n:
-                    bad = high if high >= n else low
-                    raise IndexError(f"index {bad} is out of range for axis {axis} of a "
-                                     f"tensor of shape {t.shape}")
+                check_bounds(t, backend, part, axis)
         if part is not None:
             axis += 1
         out.append(part)
     if not advanced and Ellipsis not in out and consumed < t.ndim:
         out.append(Ellipsis)  # t[i, j] on a 3-d tensor means t[i, j, ...] (explicit for xp)
     return (tuple(out) if len(out) > 1 or isinstance(index, tuple) else out[0]), advanced
+
+
+def check_bounds(t: Any, backend: Any, part: Any, axis: int) -> None:
+    """Every entry of the integer index array ``part`` must be in [-n, n) for axis
+    ``axis`` (on a device, the check is read later: ``Backend.check``)."""
+    n, xp = t.shape[axis], backend.xp
+
+    def fail():
+        values = backend.to_numpy(part)
+        bad = values[(values < -n) | (values >= n)][0]
+        raise IndexError(f"index {bad} is out of range for axis {axis} of a tensor of "
+                         f"shape {t.shape}")
+    backend.check((xp.min(part) >= -n) & (xp.max(part) < n), fail)

@@ -10,8 +10,8 @@ Three backends exist, one file each:
 
 - ``numpy``  (device ``"cpu"``): the default.
 - ``cupy``   (device ``"cuda"`` / ``"cuda:N"``): the GPU, an optional install.
-- ``strict`` (device ``"strict"``): array-api-strict arrays on a non-CPU device, a
-  stand-in for a GPU in tests.
+- ``strict`` (devices ``"strict"`` and ``"strict:1"``): array-api-strict arrays on its
+  two non-CPU devices, a stand-in for one or two GPUs in tests.
 
 This file is the registry: one Backend object per device, created on first use.
 """
@@ -26,12 +26,14 @@ from .base import Backend
 from .cupy_backend import CupyBackend
 from .host import host_array, host_dtype
 from .numpy_backend import NumpyBackend
+from .numpy_namespace import namespace as numpy_namespace
 from .strict_backend import StrictBackend
 
-__all__ = ["Backend", "NumpyBackend", "CupyBackend", "StrictBackend", "array_module",
+__all__ = ["HOST_ARRAY", "Backend", "NumpyBackend", "CupyBackend", "StrictBackend", "array_module",
            "backend_for_device", "backend_of", "get_backend", "set_backend", "manual_seed",
            "get_rng_state", "set_rng_state", "host_array", "host_dtype"]
 
+HOST_ARRAY = np.ndarray  # the array type that lives on the host: no device to select
 _backends: dict[str, Backend] = {}
 _active: list[Backend] = []
 _seed: int | None = None
@@ -47,17 +49,18 @@ def backend_for_device(device: str | Backend | None = None) -> Backend:
     if isinstance(device, Backend):
         return device
     key = str(device).lower()
-    key = {"numpy": "cpu", "cupy": "cuda:0", "cuda": "cuda:0", "gpu": "cuda:0"}.get(key, key)
+    key = {"numpy": "cpu", "cupy": "cuda:0", "cuda": "cuda:0", "gpu": "cuda:0",
+           "strict:0": "strict"}.get(key, key)
     if key not in _backends:
         if key == "cpu":
             _backends[key] = NumpyBackend()
-        elif key == "strict":
-            _backends[key] = StrictBackend()
+        elif key == "strict" or key == "strict:1":
+            _backends[key] = StrictBackend(0 if key == "strict" else 1)
         elif key.startswith("cuda:") and key[5:].isdigit():
             _backends[key] = CupyBackend(int(key[5:]))
         else:
-            raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda', 'cuda:N' "
-                             "or 'strict' (backends 'numpy', 'cupy')")
+            raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda', 'cuda:N', "
+                             "'strict' or 'strict:1' (backends 'numpy', 'cupy')")
         if _seed is not None:
             _backends[key].manual_seed(_seed)
     return _backends[key]
@@ -94,7 +97,7 @@ def array_module(a: Any) -> Any:
     """The array namespace ``xp`` of array ``a`` (``numpy`` for NumPy arrays): what an op
     calls for its math, so that one op runs on every backend (``xp.exp(x)``)."""
     if type(a) is np.ndarray:  # the hot path: no registry lookup
-        return np
+        return numpy_namespace
     return backend_of(a).xp
 
 

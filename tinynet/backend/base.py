@@ -4,7 +4,7 @@ array libraries. Each concrete backend (``numpy_backend.py``, ``cupy_backend.py`
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,10 +22,14 @@ class Backend:
 
     name = "abstract"
 
+    # Checks kept on the device before they are read all at once (see ``check``).
+    MAX_PENDING_CHECKS = 64
+
     def __init__(self, xp: Any, device: str):
         self.xp = xp
         self.device = device
         self.rng = np.random.default_rng()
+        self.pending_checks: list = []
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r}, device={self.device!r})"
@@ -43,6 +47,28 @@ class Backend:
         """True when ``a`` is an array of this backend."""
         raise NotImplementedError
 
+    def make_current(self) -> None:
+        """Make this backend's device the one new arrays are made on (CuPy allocates on
+        the current GPU; ``zeros_like`` and friends ignore where their input lives). The
+        engine calls it before running an op on this backend's arrays."""
+
+    def check(self, ok: Any, fail: Callable[[], None]) -> None:
+        """Call ``fail()`` (which raises or warns) unless the 0-d boolean array ``ok`` is
+        true. A device backend does not wait for the answer: it keeps the check and reads
+        it at the next host read (``to_numpy``), as CUDA's device-side asserts do, so a
+        training step never stalls the GPU for it. NumPy, whose reads are free, checks
+        at once (``NumpyBackend.check``)."""
+        self.pending_checks.append((ok, fail))
+        if len(self.pending_checks) >= self.MAX_PENDING_CHECKS:
+            self.run_pending_checks()
+
+    def run_pending_checks(self) -> None:
+        """Read the checks kept by ``check`` and act on those that failed."""
+        pending, self.pending_checks = self.pending_checks, []
+        for ok, fail in pending:
+            if not bool(ok):
+                fail()
+
     # ---- helpers the array API standard does not have ------------------------------
     def astype(self, a: Any, dtype: Any) -> Any:
         return a.astype(dtype, copy=False)
@@ -50,6 +76,10 @@ class Backend:
     def getitem(self, a: Any, index: Any) -> Any:
         """``a[index]`` with NumPy's indexing rules (a lone integer array picks rows)."""
         return a[index]
+
+    def setitem(self, a: Any, index: Any, value: Any) -> None:
+        """``a[index] = value`` in place, with NumPy's indexing rules."""
+        a[index] = value
 
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values`` in place, with repeated indices accumulating."""
@@ -86,6 +116,21 @@ class Backend:
         updates of same-shape arrays, such as an optimizer step."""
         for kernel, arrays in jobs:
             kernel(*arrays)
+
+    def run_collective(self, a: Any, collective: Callable[[Any], None],
+                       device_memory: bool = False) -> None:
+        """Run ``collective(buffer)``, which updates a C-contiguous buffer in place (an MPI
+        allreduce or broadcast, see ``tinynet/distributed.py``), on the array ``a``.
+
+        A device backend stages the values through host memory: copy to the host, run the
+        collective there, copy the result back into ``a``. ``device_memory=True`` says the
+        communication library reads device memory itself (a CUDA-aware MPI); backends that
+        can hand it their arrays (CuPy) then skip the staging."""
+        host = self.to_numpy(a)
+        if not (host.flags.c_contiguous and host.flags.writeable):
+            host = np.array(host, order="C")
+        collective(host)
+        self.setitem(a, ..., self.asarray(host))
 
     # ---- random numbers --------------------------------------------------------------
     def manual_seed(self, seed: int) -> None:

@@ -27,12 +27,41 @@ class CupyBackend(Backend):
         self.device_id = device_id
         self.gpu_rng = cupy.random.default_rng()
 
+    def make_current(self):
+        if self.cupy.cuda.runtime.getDevice() != self.device_id:
+            self.cupy.cuda.runtime.setDevice(self.device_id)
+
+    def zeros(self, shape, dtype):
+        with self.cupy.cuda.Device(self.device_id):
+            return self.cupy.zeros(shape, dtype=dtype)
+
+    def foreach(self, jobs):
+        self.make_current()
+        super().foreach(jobs)
+
     def asarray(self, obj, dtype=None):
         with self.cupy.cuda.Device(self.device_id):
             return self.cupy.asarray(obj, dtype=dtype)
 
     def to_numpy(self, a):
+        if self.pending_checks:
+            self.run_pending_checks()
         return self.cupy.asnumpy(a)
+
+    def run_collective(self, a, collective, device_memory=False):
+        """With a CUDA-aware MPI (``device_memory``), hand over the device array itself
+        (mpi4py reads ``__cuda_array_interface__``) once the kernels that write it have
+        finished; otherwise stage through the host (``Backend.run_collective``)."""
+        if not device_memory:
+            return super().run_collective(a, collective)
+        self.make_current()
+        if not a.flags.c_contiguous:
+            staged = self.cupy.ascontiguousarray(a)
+            self.run_collective(staged, collective, device_memory)
+            a[...] = staged
+            return
+        self.cupy.cuda.get_current_stream().synchronize()
+        collective(a)
 
     def owns(self, a):
         return isinstance(a, self.cupy.ndarray) and a.device.id == self.device_id

@@ -6,6 +6,24 @@ from typing import Any
 import numpy as np
 
 
+_default_float = [np.dtype(np.float32)]
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of Python floats made into tensors and of new float tensors (float32)."""
+    return _default_float[0]
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Make ``dtype`` (float32 or float64) the default floating point dtype, as
+    ``torch.set_default_dtype`` does."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"only floating point types are allowed as the default type, "
+                        f"got {dtype}")
+    _default_float[0] = dtype
+
+
 def host_dtype(dtype: Any) -> np.dtype:
     """The NumPy dtype of a dtype of any backend (``array_api_strict.float32`` -> float32)."""
     if isinstance(dtype, np.dtype):
@@ -32,7 +50,7 @@ def host_array(data: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None:
         return array.astype(dtype, copy=False)
     if array.dtype == np.float64:
-        return array.astype(np.float32)
+        return array.astype(_default_float[0], copy=False)
     if array.dtype.kind in "iu":
         return array.astype(np.int64, copy=False)
     if array.dtype.kind not in "fb":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Backend, strided_windows
+from .numpy_namespace import namespace
 
 
 class NumpyBackend(Backend):
@@ -14,7 +15,7 @@ class NumpyBackend(Backend):
     FOREACH_PIECE = 1 << 16
 
     def __init__(self):
-        super().__init__(np, "cpu")
+        super().__init__(namespace, "cpu")
 
     def asarray(self, obj, dtype=None):
         return np.asarray(obj, dtype=dtype)
@@ -24,6 +25,20 @@ class NumpyBackend(Backend):
 
     def owns(self, a):
         return isinstance(a, (np.ndarray, np.generic))
+
+    def check(self, ok, fail):
+        if not ok:  # a host array: reading it costs nothing
+            fail()
+
+    def run_collective(self, a, collective, device_memory=False):
+        """Host memory already: the collective works on ``a`` itself (on a contiguous
+        copy, written back, when ``a`` is a strided view)."""
+        if a.flags.c_contiguous and a.flags.writeable:
+            collective(a)
+            return
+        host = np.array(a, order="C")
+        collective(host)
+        a[...] = host
 
     def scatter_add(self, target, index, values):
         np.add.at(target, index, values)

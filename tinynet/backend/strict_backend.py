@@ -12,19 +12,24 @@ from .base import Backend
 
 
 class StrictBackend(Backend):
-    """array-api-strict on its non-CPU device: a stand-in for a GPU in tests."""
+    """array-api-strict on one of its two non-CPU devices: a stand-in for a GPU in tests.
+    Device "strict" (or "strict:0") is array-api-strict's "device1", "strict:1" is its
+    "device2"; like two GPUs, they refuse to mix."""
 
     name = "strict"
 
-    def __init__(self):
+    def __init__(self, index: int = 0):
         try:
             import array_api_strict
         except ImportError as exc:
             raise RuntimeError(
                 "the strict test backend needs array-api-strict: pip install 'tinynet[test]'"
             ) from exc
-        super().__init__(array_api_strict, "strict")
-        self.strict_device = array_api_strict.Device("device1")
+        if index not in (0, 1):
+            raise ValueError(f"device strict:{index} requested, but array-api-strict has "
+                             "two devices: strict:0 (strict) and strict:1")
+        super().__init__(array_api_strict, "strict" if index == 0 else "strict:1")
+        self.strict_device = array_api_strict.Device(f"device{index + 1}")
         self.array_type = array_api_strict._array_object.Array
 
     def asarray(self, obj, dtype=None):
@@ -35,6 +40,8 @@ class StrictBackend(Backend):
         return self.xp.asarray(obj, dtype=dtype, device=self.strict_device)
 
     def to_numpy(self, a):
+        if self.pending_checks:
+            self.run_pending_checks()
         return np.asarray(a.to_device(self.xp.Device("CPU_DEVICE")))
 
     def owns(self, a):
@@ -53,12 +60,37 @@ class StrictBackend(Backend):
 
     def getitem(self, a, index):
         """The standard allows integer arrays only when every axis gets one: a lone integer
-        array picks rows through ``take`` instead."""
+        array picks rows through ``take`` instead. Out-of-range entries are clipped, as a
+        GPU gathers without a bounds check: the caller's deferred check reports them."""
         xp = self.xp
-        if hasattr(index, "dtype") and a.ndim > 1 and xp.isdtype(index.dtype, "integral"):
+        if hasattr(index, "dtype") and xp.isdtype(index.dtype, "integral") and a.ndim:
+            n = a.shape[0]
+            index = xp.where(index < 0, index + n, index)
+            index = xp.clip(index, 0, max(n - 1, 0))
             flat = xp.take(a, xp.reshape(index, (-1,)), axis=0)
             return xp.reshape(flat, tuple(index.shape) + tuple(a.shape[1:]))
         return a[index]
+
+    def setitem(self, a, index, value):
+        """The standard allows only basic indices in assignments: an index with integer
+        or boolean arrays is turned into the flat positions it selects, assigned one by
+        one (slow and exact, for tests; repeated positions keep the last value)."""
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(hasattr(p, "dtype") for p in parts):
+            a[index] = value
+            return
+        xp = self.xp
+        size = 1
+        for n in a.shape:
+            size *= n
+        every = xp.reshape(xp.arange(size, device=self.strict_device), a.shape)
+        positions = self.to_numpy(self.getitem(every, index))
+        values = xp.broadcast_to(xp.asarray(value, dtype=a.dtype, device=self.strict_device),
+                                 tuple(positions.shape))
+        flat, values = xp.reshape(a, (-1,)), xp.reshape(values, (-1,))
+        for i, position in enumerate(positions.reshape(-1).tolist()):
+            flat[position] = values[i]
+        a[...] = xp.reshape(flat, a.shape)
 
     def scatter_add(self, target, index, values):
         # The standard has no scatter: find the flat position of every indexed element,

@@ -5,6 +5,9 @@ and the length of the *decompressed* bytes (mirrors may compress the same data
 differently, so only the decompressed content has one true checksum). Only a file that
 passes is renamed into place; on any failure, Ctrl-C included, the temporary file is
 removed, so the folder never holds a partial or wrong file, and the next mirror is tried.
+A mirror cannot make a download cost much more than the file's size: the transfer stops
+just past the most a gzip of the file can take, and decompression just past its size (a
+"gzip bomb" of 100 MB of zeros in 100 kB is never inflated completely).
 """
 from __future__ import annotations
 
@@ -25,6 +28,12 @@ from .idx import GZIP_MAGIC
 
 DEFAULT_TIMEOUT = 10.0  # seconds to connect and between reads: no network fails fast
 _CHUNK = 1 << 16
+
+
+def transfer_limit(size: int) -> int:
+    """The most bytes a mirror may send for a file of ``size`` bytes, gzipped or not:
+    deflate adds at most 5 bytes per 64 KiB block, the rest is room for gzip's header."""
+    return size + size // 1000 + (1 << 16)
 
 
 def download_file(name: str, folder: str, sha256: str, size: int, mirrors: Sequence[str],
@@ -69,11 +78,18 @@ def _fetch(url: str, folder: str, name: str, sha256: str, size: int,
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 length = response.headers.get("Content-Length")
                 expected = int(length) if length and length.isdigit() else None
-                received = _copy(response, tmp, expected, name, progress)
+                limit = transfer_limit(size)
+                if expected is not None and expected > limit:
+                    raise ValueError(f"the mirror announces {expected:,} bytes, more than the "
+                                     f"{limit:,} a file of {size:,} bytes can take")
+                received = _copy(response, tmp, expected, name, progress, limit)
             # urllib returns a short body, without an error, when the server closes early.
             if expected is not None and received != expected:
                 raise OSError(f"transfer cut short: received {received} of {expected} bytes")
-        digest, decompressed = decompressed_sha256(tmp.name)
+        digest, decompressed = decompressed_sha256(tmp.name, limit=size)
+        if decompressed > size:
+            raise ValueError(f"the file decompresses to more than {size:,} bytes, the "
+                             "expected size")
         if decompressed != size or digest != sha256:
             raise ValueError(f"checksum mismatch: the decompressed file has {decompressed} "
                              f"bytes and SHA-256 {digest}, expected {size} bytes and {sha256}")
@@ -92,8 +108,9 @@ def _fetch(url: str, folder: str, name: str, sha256: str, size: int,
 
 
 def _copy(response: BinaryIO, out: BinaryIO, total: int | None, name: str,
-          progress: bool) -> int:
-    """Copy the response body to ``out`` with a progress bar in bytes; return the count."""
+          progress: bool, limit: int) -> int:
+    """Copy the response body to ``out`` with a progress bar in bytes; return the count.
+    Raises ValueError as soon as the body passes ``limit`` bytes."""
     bar = None
     if progress and tqdm is not None:
         bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
@@ -104,8 +121,11 @@ def _copy(response: BinaryIO, out: BinaryIO, total: int | None, name: str,
             chunk = response.read(_CHUNK)
             if not chunk:
                 return received
-            out.write(chunk)
             received += len(chunk)
+            if received > limit:
+                raise ValueError(f"the mirror sent more than {limit:,} bytes, the most the "
+                                 "file can take")
+            out.write(chunk)
             if bar is not None:
                 bar.update(len(chunk))
     finally:
@@ -113,8 +133,11 @@ def _copy(response: BinaryIO, out: BinaryIO, total: int | None, name: str,
             bar.close()
 
 
-def decompressed_sha256(path: str | os.PathLike) -> tuple[str, int]:
+def decompressed_sha256(path: str | os.PathLike, limit: int | None = None) -> tuple[str, int]:
     """SHA-256 hex digest and length of a file's content, gunzipped if it is gzip.
+
+    With ``limit``, stops reading once the content passes ``limit`` bytes: the length
+    returned is then ``limit + 1`` and the digest covers only what was read.
 
     Raises:
         ValueError: when the gzip stream is corrupt or truncated.
@@ -124,8 +147,8 @@ def decompressed_sha256(path: str | os.PathLike) -> tuple[str, int]:
     digest, count = hashlib.sha256(), 0
     try:
         with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
-            while True:
-                chunk = f.read(1 << 22)
+            while limit is None or count <= limit:
+                chunk = f.read(1 << 22 if limit is None else min(1 << 22, limit + 1 - count))
                 if not chunk:
                     break
                 digest.update(chunk)

@@ -12,6 +12,7 @@ from ..backend import array_module
 
 class Add(Function):
     __slots__ = ()
+    saves_inputs = False
 
     def forward(self, a, b):
         return a + b
@@ -22,6 +23,7 @@ class Add(Function):
 
 class Sub(Function):
     __slots__ = ()
+    saves_inputs = False
 
     def forward(self, a, b):
         return a - b
@@ -60,6 +62,7 @@ class Pow(Function):
     """y = a ** b for tensors a and b (b may be a constant 0-d tensor)."""
 
     __slots__ = ("a", "b", "y")
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -70,7 +73,11 @@ class Pow(Function):
         xp = array_module(gy)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = gy * self.b * self.a ** (self.b - 1)  # d/da a^b = b a^(b-1)
+            # d/da a^b = b a^(b-1), which is 0 where b = 0 (a^0 = 1 is constant), also at
+            # a = 0, as in PyTorch: the exponent b - 1 is taken from b = 1 there, so the
+            # 0 is not 0 * inf = nan
+            b = self.b
+            ga = gy * b * self.a ** (xp.where(b == 0, xp.ones_like(b), b) - 1)
         if self.needs_input_grad[1]:
             # d/db a^b = a^b log a; where a = 0 the limit of a^b log a is 0 for b > 0
             log_a = xp.log(xp.where(self.a > 0, self.a, xp.ones_like(self.a)))
@@ -92,11 +99,14 @@ class PowScalar(Function):
     def backward(self, gy):
         if self.p == 2:
             return (gy * (self.x + self.x),)
+        if self.p == 0:  # x^0 = 1 is constant, also at x = 0 (where p x^-1 = 0 * inf)
+            return (array_module(gy).zeros_like(gy),)
         return (gy * self.p * self.x ** (self.p - 1),)  # d/dx x^p = p x^(p-1)
 
 
 class Neg(Function):
     __slots__ = ()
+    saves_inputs = False
 
     def forward(self, x):
         return -x
@@ -106,7 +116,9 @@ class Neg(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b) elementwise; where a == b the gradient is split evenly, as in PyTorch."""
+    """y = max(a, b) elementwise; where a == b the gradient is split evenly, as in PyTorch.
+    A side gets gy unless it is the smaller one, so with a NaN (no order) both get it,
+    as in PyTorch."""
 
     __slots__ = ("a", "b")
 
@@ -117,9 +129,9 @@ class Maximum(Function):
     def backward(self, gy):
         xp = array_module(gy)
         a, b = self.a, self.b
-        share_a = xp.astype(a > b, gy.dtype) + xp.astype(a == b, gy.dtype) * 0.5
-        ga = gy * share_a if self.needs_input_grad[0] else None
-        gb = gy * (1 - share_a) if self.needs_input_grad[1] else None
+        g = gy - xp.astype(a == b, gy.dtype) * (gy * 0.5)  # ties: half each
+        ga = g * xp.astype(~(a < b), gy.dtype) if self.needs_input_grad[0] else None
+        gb = g * xp.astype(~(a > b), gy.dtype) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -127,6 +139,7 @@ class Where(Function):
     """y = a where cond else b. ``cond`` is a constant boolean array passed as an option."""
 
     __slots__ = ("cond",)
+    saves_inputs = False
 
     def forward(self, a, b, cond):
         self.cond = cond

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..autograd import Function
 from ..backend import array_module
 from .loss import grad_scale, reduce_loss
-from .softmax import class_sum, log_softmax
+from .softmax import class_sum, constant, log_softmax
 
 
 def target_distribution(xp, x, target, axis, weight, ignore_index, label_smoothing):
@@ -27,12 +27,25 @@ def target_distribution(xp, x, target, axis, weight, ignore_index, label_smoothi
     n_classes = x.shape[axis]
     class_shape = tuple(n_classes if i == axis else 1 for i in range(x.ndim))
     w = None if weight is None else xp.reshape(weight, class_shape)
-    if xp.isdtype(target.dtype, "integral"):
+    if target.ndim < x.ndim:  # class indices (probabilities have the input's shape)
         y = xp.reshape(target, x.shape[:axis] + (1,) + x.shape[axis + 1:])
-        classes = xp.reshape(xp.arange(n_classes, dtype=y.dtype, device=y.device), class_shape)
-        valid = y != ignore_index
-        t = xp.astype((y == classes) & valid, x.dtype)  # one-hot by comparison: no loop
-        q = t if w is None else t * w
+        classes = constant(xp, "classes", class_shape, y.dtype, y.device, lambda: xp.reshape(
+            xp.arange(n_classes, dtype=y.dtype, device=y.device), class_shape))
+        hit = y == classes  # the one-hot, by comparison: no loop
+        valid = None
+        if weight is not None or label_smoothing or 0 <= ignore_index < n_classes:
+            # (an ignore_index outside [0, C) matches no class: its rows are zero already)
+            valid = y != ignore_index
+            hit = hit & valid
+        t = xp.astype(hit, x.dtype)
+        q = t
+        if w is not None:
+            # Each sample is weighted by its own class, w[y_n] (0 where ignored): a class
+            # absent from the batch never enters, so its weight may be inf or nan (t · w
+            # would give 0 · inf = nan in every row).
+            picked = xp.take(weight, xp.reshape(xp.where(valid, y, 0), (-1,)))
+            w_n = xp.where(valid, xp.reshape(picked, y.shape), 0.0)
+            q = t * w_n
         denominator = xp.sum(q)  # Σ_n w[y_n] over the samples not ignored
     else:
         valid = None
@@ -92,6 +105,7 @@ class NLLLoss(Function):
     dL/dx = -q · g, with q = w · onehot from ``target_distribution``."""
 
     __slots__ = ("q", "denominator", "reduction", "axis")
+    saves_inputs = False
 
     def forward(self, x, target, weight, ignore_index, reduction):
         xp = array_module(x)

@@ -139,6 +139,7 @@ class MSELoss(Function):
     """l = (x - y)^2.  dl/dx = 2 (x - y) · g,  dl/dy = -dl/dx."""
 
     __slots__ = ("diff", "reduction")  # x - y: all backward needs
+    saves_inputs = False
 
     def forward(self, x, y, reduction):
         self.diff, self.reduction = x - y, reduction

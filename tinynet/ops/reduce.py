@@ -22,6 +22,7 @@ def _expand(gy, shape, axes, keepdims):
 
 class Sum(Function):
     __slots__ = ("shape", "axes", "keepdims")  # only shapes: d(sum)/dx_i = 1
+    saves_inputs = False
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -33,6 +34,7 @@ class Sum(Function):
 
 class Mean(Function):
     __slots__ = ("shape", "axes", "keepdims")
+    saves_inputs = False
 
     def forward(self, x, axes, keepdims):
         self.shape, self.axes, self.keepdims = x.shape, axes, keepdims
@@ -49,11 +51,14 @@ class Max(Function):
     so the gradient of each maximum is gy / (number of maxima) and the total equals gy."""
 
     __slots__ = ("x", "y", "axes", "keepdims")
+    saves_output = True
 
     def forward(self, x, axes, keepdims):
         xp = array_module(x)
-        if x.size == 0:
-            raise ValueError(f"max of an empty tensor of shape {tuple(x.shape)} is undefined")
+        reduced = range(x.ndim) if axes is None else axes
+        if any(x.shape[i] == 0 for i in reduced):  # an empty batch is fine, empty rows not
+            raise ValueError(f"max of a tensor of shape {tuple(x.shape)} over an axis of "
+                             "size 0 is undefined")
         self.x, self.axes, self.keepdims = x, axes, keepdims
         self.y = xp.max(x, axis=axes, keepdims=True)
         return self.y if keepdims else xp.reshape(self.y, _reduced_shape(x.shape, axes))

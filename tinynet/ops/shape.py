@@ -11,6 +11,7 @@ from ..backend import array_module, backend_of
 
 class Reshape(Function):
     __slots__ = ("shape",)
+    saves_inputs = False
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -22,6 +23,7 @@ class Reshape(Function):
 
 class Permute(Function):
     __slots__ = ("axes",)
+    saves_inputs = False
 
     def forward(self, x, axes):
         self.axes = axes
@@ -37,6 +39,7 @@ class GetItem(Function):
     pick the same element several times, so their gradients accumulate (scatter-add)."""
 
     __slots__ = ("shape", "index", "advanced")
+    saves_inputs = False
 
     def forward(self, x, index, advanced):
         self.shape, self.index, self.advanced = x.shape, index, advanced
@@ -54,6 +57,7 @@ class GetItem(Function):
 
 class Cat(Function):
     __slots__ = ("axis", "sizes")
+    saves_inputs = False
 
     def forward(self, *arrays, axis):
         self.axis, self.sizes = axis, [a.shape[axis] for a in arrays]
@@ -70,6 +74,7 @@ class Cat(Function):
 
 class Stack(Function):
     __slots__ = ("axis",)
+    saves_inputs = False
 
     def forward(self, *arrays, axis):
         self.axis = axis

@@ -1,4 +1,5 @@
-"""Elementwise ops of one tensor: exp log sqrt abs tanh sigmoid relu clip, and dropout.
+"""Elementwise ops of one tensor: exp log sqrt sin cos abs tanh sigmoid relu clip, and
+dropout.
 
 Ops whose derivative is a function of their output (exp, sqrt, tanh, sigmoid) save the
 output; the others save the input.
@@ -11,6 +12,8 @@ from ..backend import array_module, backend_of
 
 class Exp(Function):
     __slots__ = ("y",)  # d/dx e^x = e^x: the output is all backward needs
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         self.y = array_module(x).exp(x)
@@ -33,6 +36,8 @@ class Log(Function):
 
 class Sqrt(Function):
     __slots__ = ("y",)
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         self.y = array_module(x).sqrt(x)
@@ -40,6 +45,28 @@ class Sqrt(Function):
 
     def backward(self, gy):
         return (gy / (self.y + self.y),)  # d/dx sqrt(x) = 1 / (2 sqrt(x))
+
+
+class Sin(Function):
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).sin(x)
+
+    def backward(self, gy):
+        return (gy * array_module(gy).cos(self.x),)  # d/dx sin x = cos x
+
+
+class Cos(Function):
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).cos(x)
+
+    def backward(self, gy):
+        return (-gy * array_module(gy).sin(self.x),)  # d/dx cos x = -sin x
 
 
 class Abs(Function):
@@ -55,6 +82,8 @@ class Abs(Function):
 
 class Tanh(Function):
     __slots__ = ("y",)
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         self.y = array_module(x).tanh(x)
@@ -66,6 +95,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     __slots__ = ("y",)
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         # 1/(1+e^-x) overflows e^-x for x << 0; the tanh form is exact and never overflows.
@@ -79,6 +110,8 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     __slots__ = ("y",)  # the output: y > 0 exactly where x > 0, all backward needs
+    saves_inputs = False
+    saves_output = True
 
     def forward(self, x):
         self.y = array_module(x).maximum(x, 0.0)
@@ -93,6 +126,7 @@ class Clip(Function):
     """y = min(max(x, lo), hi); the gradient passes where lo <= x <= hi, as in PyTorch."""
 
     __slots__ = ("mask",)
+    saves_inputs = False
 
     def forward(self, x, lo, hi):
         xp = array_module(x)
@@ -119,6 +153,7 @@ class Dropout(Function):
     """
 
     __slots__ = ("mask",)
+    saves_inputs = False
 
     def forward(self, x, p):
         backend = backend_of(x)

@@ -9,6 +9,15 @@ unchanged on NumPy, CuPy and the strict test backend, and keeps float32 in float
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+
+
+def __getattr__(name: str):
+    """A clear AttributeError, naming the PyTorch name, for what tinynet lacks."""
+    from ..missing import missing_name
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise missing_name("tinynet.optim", name)

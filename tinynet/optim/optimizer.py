@@ -17,7 +17,7 @@ from collections import defaultdict
 from itertools import chain
 from typing import Any, Callable, Iterable
 
-from ..autograd import enable_grad
+from ..autograd import enable_grad, mark_modified
 from ..backend import backend_of
 from ..creation import tensor
 from ..tensor import Tensor
@@ -112,12 +112,18 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         jobs: dict[Any, list] = {}  # backend -> its (kernel, arrays) jobs
+        updated = []
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    jobs.setdefault(backend_of(p.array), []).append(self._update(p, group))
+                    backend = backend_of(p.array)
+                    backend.make_current()  # state is created where the parameter lives
+                    jobs.setdefault(backend, []).append(self._update(p, group))
+                    updated.append(p)
         for backend, backend_jobs in jobs.items():
             backend.foreach(backend_jobs)
+        for p in updated:  # a graph recorded before the step must not backward through p
+            mark_modified(p)
         return loss
 
     def _update(self, param: Tensor, group: dict) -> tuple:

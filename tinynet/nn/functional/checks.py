@@ -13,6 +13,7 @@ from ...creation import tensor
 from ...tensor import Tensor
 
 REDUCTIONS = ("none", "mean", "sum")
+PROBABILITY_CHECKS = 20
 
 
 def float_input(name: str, input: Any) -> Tensor:
@@ -35,6 +36,20 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
 def check_reduction(reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def in_unit_interval(name: str, label: str, a: Any, hint: str = "") -> None:
+    """Check that every element of array ``a`` is in [0, 1] (nan counts as outside, as in
+    PyTorch); on a device the check is read later (``Backend.check``)."""
+    if not a.size:
+        return
+    backend = backend_of(a)
+    outside = ~((a >= 0) & (a <= 1))
+
+    def fail():
+        raise ValueError(f"{name}: all elements of {label} should be between 0 and 1, got "
+                         f"{first_where(a, outside)}{hint}")
+    backend.check(~backend.xp.any(outside), fail)
 
 
 def first_where(data: Any, mask: Any) -> Any:
@@ -84,11 +99,17 @@ def class_target(name: str, x: Tensor, target: Any, ignore_index: int,
     if target.dtype != np.int64:
         target = Tensor(backend_of(target.array).astype(target.array, "int64"))
     y = target.array
-    outside = ((y < 0) | (y >= n_classes)) & (y != ignore_index)
-    if y.size and bool(backend_of(y).xp.any(outside)):
-        raise IndexError(f"{name}: target {first_where(y, outside)} is out of bounds for "
-                         f"{n_classes} classes (expected 0 <= target < {n_classes}, or "
-                         f"ignore_index={ignore_index})")
+
+    def fail():  # the quick test failed: look closer (ignored targets are allowed)
+        outside = ((y < 0) | (y >= n_classes)) & (y != ignore_index)
+        if xp.any(outside):
+            raise IndexError(f"{name}: target {first_where(y, outside)} is out of bounds for "
+                             f"{n_classes} classes (expected 0 <= target < {n_classes}, or "
+                             f"ignore_index={ignore_index})")
+    if y.size:
+        backend = backend_of(y)
+        xp = backend.xp
+        backend.check((xp.min(y) >= 0) & (xp.max(y) < n_classes), fail)
     return target
 
 
@@ -141,21 +162,34 @@ def broadcast_weight(name: str, label: str, weight: Any, x: Tensor) -> Any:
 probabilities_warned = [False]
 
 
+probability_checks_left = [PROBABILITY_CHECKS]
+
+
 def warn_if_probabilities(x: Tensor) -> None:
     """Warn once per process when cross_entropy's input looks like probabilities: every
-    row in [0, 1] and summing to 1 (within 1e-3). Skipped for good once it has warned."""
-    if probabilities_warned[0] or x.array.size == 0:
+    row in [0, 1] and summing to 1 (within 1e-3). Only the first ``PROBABILITY_CHECKS``
+    calls of a process look (a model that outputs probabilities does so from its first
+    batch), so a long training run pays nothing for it."""
+    if probabilities_warned[0] or x.array.size == 0 or probability_checks_left[0] <= 0:
         return
-    xp, a = backend_of(x.array).xp, x.array
+    probability_checks_left[0] -= 1  # a model that outputs probabilities does from the start
+    backend, a = backend_of(x.array), x.array
+    xp = backend.xp
     n_rows = a.size // a.shape[0 if a.ndim == 1 else 1]
-    # First a cheap necessary condition (all rows together sum to the number of rows), then
-    # the full test: a single host read of one boolean for almost every batch of logits.
-    if not bool(xp.abs(xp.sum(a) - n_rows) <= 1e-3 * n_rows):
-        return
+    if backend.name == "numpy":
+        # First a cheap necessary condition (all rows together sum to the number of rows),
+        # then the full test: one boolean computed for almost every batch of logits.
+        if not bool(xp.abs(xp.sum(a) - n_rows) <= 1e-3 * n_rows):
+            return
     sums = xp.sum(a, axis=0 if a.ndim == 1 else 1)
-    if bool(xp.all(xp.abs(sums - 1) <= 1e-3)) and bool(xp.all((a >= 0) & (a <= 1))):
+    looks = xp.all(xp.abs(sums - 1) <= 1e-3) & xp.all((a >= 0) & (a <= 1))
+
+    def fail():
+        if probabilities_warned[0]:
+            return
         probabilities_warned[0] = True
         warnings.warn("cross_entropy received an input that looks like probabilities (every "
                       "row in [0, 1], summing to 1). Pass raw logits (the output of the last "
                       "Linear, before softmax): cross_entropy applies log_softmax itself, so "
-                      "a softmax before it trains poorly.", UserWarning, stacklevel=3)
+                      "a softmax before it trains poorly.", UserWarning, stacklevel=4)
+    backend.check(~looks, fail)

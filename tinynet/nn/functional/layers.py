@@ -1,10 +1,12 @@
 """The layers of ``tinynet.nn.functional`` as functions: linear, dropout, softmax and
-log_softmax. Each checks its arguments, then applies one op of ``tinynet.ops``."""
+log_softmax, and one_hot. Each checks its arguments, then applies one op of
+``tinynet.ops``."""
 from __future__ import annotations
 
 from ... import ops
+from ...backend import backend_of
 from ...tensor import Tensor
-from ...tensor_math import softmax_axis
+from ...arguments import softmax_axis
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
@@ -45,3 +47,23 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0.0:
         return input
     return ops.Dropout.apply(input, p=float(p))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 tensor of shape (*tensor.shape, num_classes) with a 1 at each index, as
+    PyTorch's F.one_hot. ``num_classes=-1`` takes the largest index + 1 (a host read)."""
+    if tensor.dtype.kind not in "iu":
+        raise TypeError(f"one_hot is only applicable to index tensors, got dtype "
+                        f"{tensor.dtype}")
+    backend = backend_of(tensor.array)
+    xp, y = backend.xp, tensor.array
+    if num_classes == -1:
+        num_classes = int(backend.to_numpy(xp.max(y))) + 1 if y.size else 0
+    if y.size:
+        def fail():
+            values = backend.to_numpy(y)
+            raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got "
+                               f"{values[(values < 0) | (values >= num_classes)][0]}")
+        backend.check(xp.all((y >= 0) & (y < num_classes)), fail)
+    classes = xp.arange(num_classes, dtype=y.dtype, device=y.device)
+    return tensor._wrap(xp.astype(xp.expand_dims(y, axis=-1) == classes, xp.int64))

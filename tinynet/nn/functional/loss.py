@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import ops
-from ...backend import backend_of
 from ...tensor import Tensor
 from .checks import (broadcast_weight, check_reduction, class_target, class_weight,
-                     first_where, float_input, same_shape_target, warn_if_probabilities)
+                     float_input, in_unit_interval, same_shape_target, warn_if_probabilities)
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
@@ -67,12 +66,9 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     x = float_input("binary_cross_entropy", input)
     check_reduction(reduction)
     y = same_shape_target("binary_cross_entropy", x, target)
-    xp = backend_of(x.array).xp
-    outside = ~((x.array >= 0) & (x.array <= 1))  # nan counts as outside, as in PyTorch
-    if x.array.size and bool(xp.any(outside)):
-        bad = first_where(x.array, outside)
-        raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], "
-                         f"got {bad}; for logits use binary_cross_entropy_with_logits")
+    in_unit_interval("binary_cross_entropy", "input", x.array,
+                     "; for logits use binary_cross_entropy_with_logits")
+    in_unit_interval("binary_cross_entropy", "target", y.array)
     w = broadcast_weight("binary_cross_entropy", "weight", weight, x)
     return ops.BinaryCrossEntropy.apply(x, y, weight=w, reduction=reduction)
 

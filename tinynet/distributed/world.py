@@ -1,0 +1,96 @@
+"""The worlds a process group can be: MPI's ranks (through mpi4py, imported only here and only
+when a group is initialised), or a plain ``python`` run's world of one."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+# Set by the common MPI launchers in every process they start, to the number of processes.
+LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE",
+                      "SLURM_STEP_NUM_TASKS")
+INSTALL_HINT = "pip install 'tinynet[mpi]' (mpi4py and MPICH)"
+
+
+class OneProcess:
+    """The world of a plain ``python`` run: one rank, collectives change nothing."""
+    rank, size, name = 0, 1, "mpi"
+
+    def all_reduce(self, host: Any, op: str) -> None:
+        pass
+
+    def broadcast(self, host: Any, src: int) -> None:
+        pass
+
+    def barrier(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class MPIWorld:
+    """The ranks started by mpiexec, through a private copy of MPI_COMM_WORLD."""
+    name = "mpi"
+
+    def __init__(self, MPI: Any) -> None:
+        self.MPI = MPI
+        self.comm = MPI.COMM_WORLD.Dup()  # our messages never mix with the program's own
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.ops = {"sum": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN, "max": MPI.MAX}
+
+    def all_reduce(self, host: Any, op: str) -> None:
+        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.ops[op])
+
+    def broadcast(self, host: Any, src: int) -> None:
+        self.comm.Bcast(host, root=src)
+
+    def barrier(self) -> None:
+        self.comm.Barrier()
+
+    def close(self) -> None:
+        self.comm.Free()
+
+    def abort_on_uncaught_exception(self) -> None:
+        """After Python prints an uncaught exception's traceback, end every rank (MPI_Abort):
+        the other ranks would otherwise wait forever in their next collective."""
+        if getattr(sys.excepthook, "aborts_mpi", False):
+            return  # installed by an earlier process group of this process
+        previous, MPI, where = sys.excepthook, self.MPI, f"rank {self.rank} of {self.size}"
+
+        def hook(kind, value, traceback):
+            previous(kind, value, traceback)
+            sys.stderr.write(f"tinynet.distributed: {where} stopped on {kind.__name__}; "
+                             "aborting all ranks\n")
+            sys.stderr.flush()
+            MPI.COMM_WORLD.Abort(1)
+        hook.aborts_mpi = True
+        sys.excepthook = hook
+
+
+def launched_size() -> int:
+    """How many ranks the launcher that started this process says it started (1: none)."""
+    sizes = [os.environ.get(name, "") for name in LAUNCHER_VARIABLES]
+    return max([int(s) for s in sizes if s.isdigit()], default=1)
+
+
+def import_mpi() -> Any:
+    try:
+        from mpi4py import MPI
+    except (ImportError, RuntimeError) as error:  # RuntimeError: no MPI library to load
+        return error
+    return MPI
+
+
+def connect() -> Any:
+    """The world this process belongs to: MPI's when mpi4py loads (a plain ``python`` run is
+    then MPI's world of one), else a world of one, unless a launcher started several
+    processes, which cannot meet without MPI."""
+    MPI = import_mpi()
+    if not isinstance(MPI, Exception):
+        return MPIWorld(MPI)
+    if launched_size() > 1:
+        raise RuntimeError(f"this process was started by an MPI launcher for "
+                           f"{launched_size()} processes, but mpi4py cannot be loaded ({MPI}); "
+                           f"{INSTALL_HINT}")
+    return OneProcess()
