@@ -75,6 +75,14 @@ def test_bench_mnist_cnn_rows_compare_tinynet_with_torch(tmp_path):
             assert result["loss_agreement"]["ok"] and "tinynet/torch" in result["ratios"]
 
 
+@pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
+def test_profile_step_splits_a_cnn_step_by_op():
+    out = _run("profile_step.py", "--config", "cnn-default-b128", "--steps", "2",
+               "--threads", "1").stdout
+    assert "ms per step unprofiled" in out and "| Conv2d.forward |" in out
+    assert "The step's matrix products alone" in out
+
+
 def test_bench_default_cnn_is_train_mnists_cnn():
     sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "examples"))
     import train_mnist
