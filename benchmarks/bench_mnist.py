@@ -9,6 +9,7 @@ measured in a separate process per contender, since peaks of several libraries i
 process cannot be told apart.
 
     python benchmarks/bench_mnist.py --markdown results.md --json results.json
+    python benchmarks/bench_mnist.py --model cnn      # the CNNs (12,800 examples an epoch)
     python benchmarks/bench_mnist.py --smoke          # about 10 s, for CI
 """
 from __future__ import annotations
@@ -27,17 +28,23 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy_reference as ref  # noqa: E402
-from contenders import CLASSES, CONTENDERS, available, epoch_order, numpy_batches  # noqa: E402,F401
+from contenders import (CLASSES, CONTENDERS, available, cnn_layers,  # noqa: E402,F401
+                        epoch_order, initial_weights, numpy_batches, unsupported)
 
-# name -> (layer sizes, batch size)
+# name -> (layer sizes or a CNN of contenders.CNNS, batch size)
 CONFIGS = {
     "mlp-b128": ([784, 512, 512, 10], 128),
     "mlp-b512": ([784, 512, 512, 10], 512),
     "logreg-b128": ([784, 10], 128),
     "mlp-b4096": ([784, 512, 512, 10], 4096),  # for GPUs (--device cuda)
+    "cnn-example-b64": ("cnn-example", 64),     # PyTorch's examples/mnist network
+    "cnn-example-b128": ("cnn-example", 128),
+    "cnn-default-b128": ("cnn-default", 128),  # train_mnist.py --model cnn
 }
 CPU_CONFIGS = ["mlp-b128", "mlp-b512", "logreg-b128"]
 GPU_CONFIGS = ["mlp-b128", "mlp-b4096"]
+CNN_CONFIGS = ["cnn-example-b64", "cnn-example-b128", "cnn-default-b128"]
+CNN_EXAMPLES = 12800  # a CNN epoch of the benchmark, unless --examples says otherwise
 def load_mnist(data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The 60,000 training images as uint8 rows (N, 784) and their int64 labels."""
     from tinynet.data import MNIST
@@ -75,7 +82,9 @@ def peak_memory(args: argparse.Namespace) -> None:
     for config in args.config:
         sizes, batch_size = CONFIGS[config]
         n = min(len(labels), args.examples or len(labels))
-        contender = CLASSES[name](sizes, ref.init_weights(sizes, args.seed), batch_size,
+        if unsupported(name, sizes):
+            continue
+        contender = CLASSES[name](sizes, initial_weights(sizes, args.seed), batch_size,
                                   images[:n], labels[:n], args.seed)
         before = _rss_mb("VmRSS")
         contender.epoch(0)
@@ -118,7 +127,9 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
     """Alternate the contenders epoch by epoch; times, examples/s and final losses."""
     sizes, batch_size = CONFIGS[config]
     n = min(len(labels), args.examples or len(labels))
-    weights = ref.init_weights(sizes, args.seed)
+    weights = initial_weights(sizes, args.seed)
+    skipped = {name: unsupported(name, sizes) for name in names}
+    names = [name for name in names if skipped[name] is None]
     contenders = {name: CLASSES[name](sizes, weights, batch_size, images[:n], labels[:n],
                                       args.seed, args.device) for name in names}
     times = {name: [] for name in names}
@@ -140,13 +151,17 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
               + ", ".join(f"{k} {losses[k]:.4f}" for k in names), flush=True)
     result = {"layers": sizes, "batch_size": batch_size, "examples_per_epoch": n,
               "contenders": {}}
+    steps = -(-n // batch_size)
     for name in names:
         median = statistics.median(times[name])
         result["contenders"][name] = {"epoch_seconds": times[name], "median_s": median,
                                       "best_s": min(times[name]),
+                                      "ms_per_step": 1000 * median / steps,
                                       "examples_per_s": n / median,
                                       "first_epoch_loss": first_losses[name],
                                       "final_loss": losses[name]}
+    result["contenders"].update({name: {"skipped": reason} for name, reason in skipped.items()
+                                 if reason})
     return result
 
 
@@ -171,19 +186,20 @@ def add_ratios(result: dict) -> None:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| config | contender | s/epoch (median) | best | examples/s | final loss "
-             "| peak RSS MB | tinynet/NumPy | tinynet/PyTorch |", "|" + " --- |" * 9]
+    lines = ["| config | contender | s/epoch (median) | best | ms/step | examples/s | final loss "
+             "| peak RSS MB | tinynet/NumPy | tinynet/PyTorch |", "|" + " --- |" * 10]
     for config, result in results["configs"].items():
         ratios = result.get("ratios", {})
         for name, c in result["contenders"].items():
             if "skipped" in c:
-                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 6)
+                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 7)
                 continue
             r = [f"{ratios[k]:.2f}" if name == "tinynet" and k in ratios else ""
                  for k in ("tinynet/numpy", "tinynet/torch")]
             peak = f"{c['peak_rss_mb']:.0f}" if "peak_rss_mb" in c else ""
             lines.append(f"| {config} | {name} | {c['median_s']:.3f} | {c['best_s']:.3f} "
-                         f"| {c['examples_per_s']:,.0f} | {c['final_loss']:.4f} | {peak} "
+                         f"| {c['ms_per_step']:.1f} | {c['examples_per_s']:,.0f} "
+                         f"| {c['final_loss']:.4f} | {peak} "
                          f"| {r[0]} | {r[1]} |")
     return "\n".join(lines)
 
@@ -192,6 +208,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", nargs="+", choices=list(CONFIGS), default=None,
                    help=f"default {' '.join(CPU_CONFIGS)} (cpu), {' '.join(GPU_CONFIGS)} (cuda)")
+    p.add_argument("--model", choices=["mlp", "cnn", "all"], default="mlp",
+                   help=f"without --config: the MLP configs, the CNN configs "
+                   f"({' '.join(CNN_CONFIGS)}, {CNN_EXAMPLES} examples an epoch unless "
+                   "--examples is given), or both")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: tinynet on CuPy against PyTorch on CUDA")
     p.add_argument("--epochs", type=int, default=3, help="timed rounds (default 3)")
@@ -213,7 +233,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--peak-memory", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.config is None:
-        args.config = GPU_CONFIGS if args.device == "cuda" else CPU_CONFIGS
+        mlps = GPU_CONFIGS if args.device == "cuda" else CPU_CONFIGS
+        args.config = {"mlp": mlps, "cnn": CNN_CONFIGS, "all": mlps + CNN_CONFIGS}[args.model]
+    if not args.examples and not args.smoke and all(isinstance(CONFIGS[c][0], str)
+                                                    for c in args.config):
+        args.examples = CNN_EXAMPLES  # only CNNs: a CNN epoch of the whole set is minutes
     if args.device == "cuda":
         args.no_memory = True  # host RSS says little about GPU memory
     if args.smoke:

@@ -117,6 +117,8 @@ class MetricSinks:
 def describe_model(args: argparse.Namespace) -> str:
     if args.model == "logreg":
         return "logreg 784-10"
+    if args.model == "cnn":
+        return "cnn conv 16-32-64 (3x3, max-pool 2, BatchNorm, ReLU), dense 576-10"
     return f"{args.model} " + "-".join(map(str, [784] + args.hidden + [10]))
 
 

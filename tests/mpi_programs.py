@@ -191,28 +191,16 @@ def unused_parameters() -> None:
 
 
 class Counter(nn.Module):
-    """A buffer ``seen`` that forward changes, as BatchNorm's running statistics. Until
-    Module has register_buffer, the module lists its buffer itself (``buffers()``,
-    ``named_buffers()``: what DistributedDataParallel reads)."""
+    """A buffer ``seen`` that forward changes, as BatchNorm's running statistics."""
 
     def __init__(self, start: float):
         super().__init__()
         self.lin = nn.Linear(2, 2)
-        if hasattr(nn.Module, "register_buffer"):
-            self.register_buffer("seen", tn.tensor([start]))
-        else:
-            object.__setattr__(self, "seen", tn.tensor([start]))
+        self.register_buffer("seen", tn.tensor([start]))
 
     def forward(self, x):
         self.seen.data += 1
         return self.lin(x)
-
-    if not hasattr(nn.Module, "register_buffer"):
-        def named_buffers(self):
-            yield "seen", self.seen
-
-        def buffers(self):
-            yield self.seen
 
 
 def buffers() -> None:
@@ -230,7 +218,54 @@ def buffers() -> None:
     model.seen.data += rank      # in evaluation mode, buffers are left alone
     ddp(tn.ones(1, 2))
     assert model.seen.item() == 3.0 + rank
-    report(register_buffer=hasattr(nn.Module, "register_buffer"))
+    report(ok=True)
+
+
+def batchnorm(steps: str = "3") -> None:
+    """BatchNorm's running statistics under DDP, as in PyTorch: rank 0's at construction
+    (every rank starts from different ones), and rank 0's again at the start of every
+    training forward, which each rank then updates with its own batch. The first layer is
+    a BatchNorm on the input, so its statistics depend on the data alone and are checked
+    exactly against a lone BatchNorm1d fed the same batches."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    tn.manual_seed(rank)  # different weights on every rank, and different statistics:
+    model = nn.Sequential(nn.BatchNorm1d(6), nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, 3))
+    for bn in (model[0], model[2]):
+        bn.running_mean.data += rank + 1
+        bn.running_var.data *= rank + 2
+        bn.num_batches_tracked.data += 10 * rank
+    ddp = DistributedDataParallel(model)
+    state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    everywhere = rows(np.concatenate([v.reshape(-1) for v in state.values()]))
+    assert (everywhere == everywhere[0]).all(), "parameters and buffers differ after wrapping"
+    assert state["0.running_mean"][0] == 1 and state["2.num_batches_tracked"] == 0  # rank 0's
+    rng = np.random.default_rng(5)  # the same stream on every rank: all batches known
+    batches = rng.standard_normal((int(steps), world, 4, 6)).astype(np.float32) * 3 + 2
+    labels = rng.integers(0, 3, (int(steps), world, 4))
+    lone = nn.BatchNorm1d(6)  # rank 0's first BatchNorm, replayed
+    lone.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("0.")})
+    opt = tn.optim.SGD(ddp.parameters(), lr=0.1)
+    for step in range(int(steps)):
+        before = {k: v.numpy().copy() for k, v in lone.state_dict().items()}
+        opt.zero_grad()
+        F.cross_entropy(ddp(tn.tensor(batches[step, rank])),
+                        tn.tensor(labels[step, rank])).backward()
+        opt.step()
+        mine = nn.BatchNorm1d(6)  # rank 0's statistics, then this rank's batch
+        mine.load_state_dict(before)
+        mine(tn.tensor(batches[step, rank]))
+        np.testing.assert_allclose(model[0].running_mean.numpy(), mine.running_mean.numpy(),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(model[0].running_var.numpy(), mine.running_var.numpy(),
+                                   rtol=1e-6)
+        lone(tn.tensor(batches[step, 0]))  # rank 0's statistics move with rank 0's batches
+    assert model[2].num_batches_tracked.item() == int(steps)
+    params = rows(flat_parameters(model))
+    stats = rows(model[2].running_var.numpy())  # (its mean is W·b₀ + b on every rank)
+    report(params_identical=bool((params == params[0]).all()),
+           stats_differ=bool((stats != stats[0]).any()),
+           running_mean=model[0].running_mean.numpy().tolist())
 
 
 def mismatch() -> None:
@@ -323,7 +358,7 @@ def _has_strict() -> bool:
     return True
 
 
-CASES = {f.__name__: f for f in [collectives, sampler, ddp, unused_parameters, buffers,
+CASES = {f.__name__: f for f in [collectives, sampler, ddp, unused_parameters, buffers, batchnorm,
                                  mismatch, equivalence, epoch, rank_raises, rank_killed]}
 
 if __name__ == "__main__":

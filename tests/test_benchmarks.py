@@ -1,5 +1,6 @@
 """The benchmarks run end to end (smoke size, no timing assertions) and the hand-written
 NumPy reference they compare against computes the same gradients as tinynet's autograd."""
+import argparse
 import json
 import os
 import subprocess
@@ -55,6 +56,39 @@ def test_bench_mnist_smoke_reports_every_config_and_contender(tmp_path):
         assert result["loss_agreement"]["ok"]
         assert result["ratios"]["tinynet/numpy"] > 0
     assert "| mlp-b128 | tinynet |" in md.read_text()
+
+
+@pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
+def test_bench_mnist_cnn_rows_compare_tinynet_with_torch(tmp_path):
+    """The CNN configs run tinynet against PyTorch from the same weights on the same
+    batches (the NumPy reference is an MLP and says so); their losses agree."""
+    out = tmp_path / "cnn.json"
+    _run("bench_mnist.py", "--config", "cnn-example-b64", "cnn-default-b128", "--examples",
+         "128", "--epochs", "1", "--warmup", "0", "--no-memory", "--json", str(out))
+    results = json.loads(out.read_text())
+    assert set(results["configs"]) == {"cnn-example-b64", "cnn-default-b128"}
+    for config, result in results["configs"].items():
+        contenders = result["contenders"]
+        assert "NumPy CNN" in contenders["numpy"]["skipped"]
+        assert contenders["tinynet"]["ms_per_step"] > 0, config
+        if bench_mnist.available("torch") is None:  # None: PyTorch can run
+            assert result["loss_agreement"]["ok"] and "tinynet/torch" in result["ratios"]
+
+
+@pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
+def test_profile_step_splits_a_cnn_step_by_op():
+    out = _run("profile_step.py", "--config", "cnn-default-b128", "--steps", "2",
+               "--threads", "1").stdout
+    assert "ms per step unprofiled" in out and "| Conv2d.forward |" in out
+    assert "The step's matrix products alone" in out
+
+
+def test_bench_default_cnn_is_train_mnists_cnn():
+    sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "examples"))
+    import train_mnist
+    ours = tn.nn.Sequential(*bench_mnist.cnn_layers(tn.nn, "cnn-default"))
+    theirs = train_mnist.build_model(argparse.Namespace(model="cnn"))
+    assert repr(ours) == repr(theirs)
 
 
 def test_bench_ops_smoke_reports_microseconds_per_op(tmp_path):

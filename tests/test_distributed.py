@@ -121,6 +121,17 @@ def test_ddp_buffers_come_from_rank_0():
 
 
 @needs_mpi
+def test_ddp_batchnorm_statistics_come_from_rank_0_before_every_training_forward():
+    """Different weights and running statistics on each rank; after wrapping, rank 0's
+    everywhere; each training step starts from rank 0's statistics and moves them with the
+    rank's own batch (checked in the job); parameters stay bit-identical across ranks."""
+    _, _, results = run_job(2, "batchnorm", "3")
+    assert all(r["params_identical"] for r in results.values())
+    assert results[0]["stats_differ"]  # the last batch of each rank moved its own copy
+    assert results[0]["running_mean"] != results[1]["running_mean"]
+
+
+@needs_mpi
 def test_ranks_with_different_models_fail_together_with_a_message():
     _, _, results = run_job(2, "mismatch")
     assert all("model differs between ranks" in r["error"] for r in results.values())

@@ -198,3 +198,93 @@ def test_a_missing_extra_is_named(tmp_path, package, call, extra):
     assert done.returncode == 0, done.stderr
     assert f"pip install 'tinynet[{extra}]'" in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake"]  # nothing written
+
+
+# ---- convolutional networks: buffers in safetensors, layers in ONNX --------------------------
+def cnn(nn_module, bn1d_features=12):
+    """The same CNN in tinynet.nn or torch.nn: every CNN layer ONNX exports, on (N, 784) rows."""
+    m = nn_module
+    return m.Sequential(m.Unflatten(1, (1, 28, 28)), m.Conv2d(1, 4, (3, 2), stride=2, padding=1),
+                        m.BatchNorm2d(4), m.ReLU(), m.MaxPool2d(2, stride=1, padding=1),
+                        m.Conv2d(4, 6, 3, bias=False), m.AvgPool2d(3, stride=2, padding=1),
+                        m.Flatten(), m.Linear(6 * 7 * 7, bn1d_features),
+                        m.BatchNorm1d(bn1d_features), m.Tanh(), m.Linear(bn1d_features, 10))
+
+
+def trained_cnn(steps=3):
+    """A tinynet CNN after a few training steps: its running statistics are not 0 and 1."""
+    tn.manual_seed(0)
+    model = cnn(nn)
+    opt = tn.optim.SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(3)
+    for _ in range(steps):
+        x = tn.tensor(rng.random((16, 784), dtype=np.float32))
+        loss = tn.nn.functional.cross_entropy(model(x), tn.tensor(rng.integers(0, 10, 16)))
+        opt.zero_grad(), loss.backward(), opt.step()
+    return model
+
+
+@needs_torch
+def test_safetensors_carry_batchnorm_buffers_to_pytorch_and_back(tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+    model = trained_cnn()
+    state = model.state_dict()
+    assert state["2.num_batches_tracked"].item() == 3 and state["9.running_var"].dtype == tn.float32
+    path = tmp_path / "cnn.safetensors"
+    tn.save(state, path)
+    assert tn.load(path)["2.num_batches_tracked"].shape == ()  # 0-d stays 0-d
+    assert load_file(str(path))["2.num_batches_tracked"].shape == ()
+    twin = cnn(torch.nn)
+    twin.load_state_dict(load_file(str(path)), strict=True)  # buffers included, or it fails
+    assert twin[2].num_batches_tracked.item() == 3
+    model.eval(), twin.eval()  # eval: the running statistics normalise
+    x = np.random.default_rng(4).random((5, 784), dtype=np.float32)
+    np.testing.assert_allclose(twin(torch.from_numpy(x)).detach().numpy(),
+                               model(tn.tensor(x)).numpy(), rtol=1e-4, atol=1e-5)
+    twin.train()
+    twin(torch.from_numpy(x))  # PyTorch moves its statistics; tinynet reads them back
+    save_file(twin.state_dict(), str(tmp_path / "torch.safetensors"))
+    back = cnn(nn)
+    back.load_state_dict(tn.load(tmp_path / "torch.safetensors"), strict=True)
+    assert back[9].num_batches_tracked.item() == 4
+    np.testing.assert_allclose(back[2].running_mean.numpy(), twin[2].running_mean.numpy())
+    back.eval(), twin.eval()
+    np.testing.assert_allclose(back(tn.tensor(x)).numpy(),
+                               twin(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@needs_onnx
+def test_onnx_export_of_a_cnn_runs_in_onnxruntime_to_tinynets_eval_outputs(tmp_path):
+    model = trained_cnn()
+    path = tmp_path / "cnn.onnx"
+    proto = tn.onnx.export(model, tn.tensor(np.zeros((2, 784), np.float32)), path)
+    assert model.training
+    ops = [node.op_type for node in proto.graph.node]
+    for op in ("Reshape", "Conv", "BatchNormalization", "MaxPool", "AveragePool", "Flatten"):
+        assert op in ops, op
+    names = {i.name for i in proto.graph.initializer if not i.name.endswith(".shape")}
+    assert names == {k for k in model.state_dict() if not k.endswith("num_batches_tracked")}
+    model.eval()
+    for batch in (3, 7):
+        x = np.random.default_rng(batch).random((batch, 784), dtype=np.float32)
+        np.testing.assert_allclose(_run_onnx(path, x), model(tn.tensor(x)).numpy(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+@needs_onnx
+def test_onnx_export_of_batchnorm_without_affine_and_without_running_stats(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3, affine=False))
+    model(tn.randn(4, 2, 5, 5))  # one step of statistics
+    tn.onnx.export(model, tn.randn(1, 2, 5, 5), tmp_path / "bn.onnx")
+    model.eval()
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(_run_onnx(tmp_path / "bn.onnx", x), model(tn.tensor(x)).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    stateless = nn.Sequential(nn.BatchNorm2d(3, track_running_stats=False))
+    with pytest.raises(ValueError, match="layer '0'.*no running statistics"):
+        tn.onnx.export(stateless, tn.randn(2, 3, 4, 4), tmp_path / "none.onnx")
+    with pytest.raises(ValueError, match="splits the batch axis 0"):
+        tn.onnx.export(nn.Sequential(nn.Unflatten(0, (1, 2))), tn.randn(2, 4),
+                       tmp_path / "none.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bn.onnx"]

@@ -20,7 +20,8 @@ FILE_BUDGETS: dict[str, int] = {}  # "path/relative/to/tinynet.py": lines, with 
 CORE = ["autograd.py", "grad_mode.py", "versions.py", "arguments.py", "promotion.py", "tensor.py",
         "tensor_math.py", "tensor_shape.py", "tensor_inplace.py", "tensor_convert.py",
         "tensor_numpy.py", "ops", "nn", "optim"]
-CORE_CODE_BUDGET = 3400  # code lines of the engine, ops, tensor, nn and optim together
+CORE_CODE_BUDGET = 3870  # code lines of the engine, ops, tensor, nn and optim together
+# (3400 before the CNN chapter, whose ops, layers and buffers add 470 code lines)
 
 
 def code_lines(path: Path) -> int:

@@ -101,6 +101,42 @@ def seeded_dropout(x):
     return F.dropout(x, 0.5)
 
 
+def np_conv2d(x, w, b=None, stride=(1, 1), padding=(0, 0)):
+    """The definition: y[n, o] = b[o] + Σ_{c,p,q} w[o, c, p, q] x[n, c, i·sh + p, j·sw + q]."""
+    (sh, sw), (ph, pw) = stride, padding
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    (kh, kw), (h, w_) = w.shape[2:], x.shape[2:]
+    oh, ow = (h - kh) // sh + 1, (w_ - kw) // sw + 1
+    y = sum(np.einsum("nchw,oc->nohw", x[:, :, p:p + sh * oh:sh, q:q + sw * ow:sw], w[:, :, p, q])
+            for p in range(kh) for q in range(kw))
+    return y if b is None else y + b[:, None, None]
+
+
+def np_pool(reduce, x, kernel, stride, padding, fill):
+    """Every window's values stacked on a last axis, then reduced (max or mean)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    windows = [x[:, :, p:p + sh * oh:sh, q:q + sw * ow:sw] for p in range(kh) for q in range(kw)]
+    return reduce(np.stack(windows, -1), axis=-1)
+
+
+def np_batch_norm(x, mean=None, var=None, w=None, b=None, eps=1e-5):
+    """(x - μ)/sqrt(σ² + eps)·w + b per channel (axis 1); batch statistics unless given."""
+    axes, shape = (0,) + tuple(range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+    mean = x.mean(axes) if mean is None else mean
+    var = x.var(axes) if var is None else var
+    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    return y if w is None else y * w.reshape(shape) + b.reshape(shape)
+
+
+RUNNING_MEAN, RUNNING_VAR = np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0])
+
+
+def running(values, x):
+    return tn.tensor(values, dtype=float_dtype(x), device=x.device)
+
+
 def other_device(x):
     return "strict" if x.device == "cpu" else "cpu"
 
@@ -203,6 +239,28 @@ OPS = [
            [((3, 4), (5, 4)), ((2, 3, 4), (5, 4)), ((4,), (2, 4))]),
     Row("linear", (ops.Linear,), F.linear, lambda x, w, b: x @ w.T + b, ANY,
         [((3, 4), (5, 4), (5,)), ((2, 3, 4), (5, 4), (5,))]),
+    Row("conv2d", (ops.Conv2d,), lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0)),
+        lambda x, w, b: np_conv2d(x, w, b, (2, 1), (1, 0)), ANY,
+        [((2, 3, 5, 4), (4, 3, 3, 2), (4,)), ((1, 1, 3, 3), (2, 1, 3, 3), (2,))]),
+    binary("conv2d_no_bias", (ops.Conv2d,), lambda x, w: F.conv2d(x, w, padding=1),
+           lambda x, w: np_conv2d(x, w, padding=(1, 1)), ANY, [((1, 2, 4, 3), (3, 2, 2, 2))]),
+    unary("max_pool2d", (ops.MaxPool2d,), lambda x: F.max_pool2d(x, (2, 3), (1, 2), (1, 1)),
+          lambda x: np_pool(np.max, x, (2, 3), (1, 2), (1, 1), -np.inf), AWAY,
+          [(2, 3, 4, 5), (1, 1, 3, 3)]),
+    unary("max_pool2d_tiled", (ops.MaxPool2d,), lambda x: F.max_pool2d(x, 2),
+          lambda x: np_pool(np.max, x, (2, 2), (2, 2), (0, 0), 0), AWAY, [(2, 2, 5, 4)]),
+    unary("avg_pool2d", (ops.AvgPool2d,), lambda x: F.avg_pool2d(x, (3, 2), (2, 1), (1, 1)),
+          lambda x: np_pool(np.mean, x, (3, 2), (2, 1), (1, 1), 0), ANY, [(2, 3, 5, 4)]),
+    unary("batch_norm", (ops.BatchNorm,), lambda x: F.batch_norm(x, None, None, training=True),
+          np_batch_norm, ANY, [(4, 3), (2, 3, 4), (2, 3, 2, 3)]),
+    Row("batch_norm_affine", (ops.BatchNorm,),
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: np_batch_norm(x, w=w, b=b), ANY, [((5, 3), (3,), (3,)),
+                                                          ((2, 3, 2, 2), (3,), (3,))]),
+    Row("batch_norm_eval", (ops.BatchNorm,), lambda x, w, b: F.batch_norm(
+        x, running(RUNNING_MEAN, x), running(RUNNING_VAR, x), w, b, training=False),
+        lambda x, w, b: np_batch_norm(x, RUNNING_MEAN, RUNNING_VAR, w, b), ANY,
+        [((2, 3, 2, 2), (3,), (3,))]),
 ]
 CASES = [pytest.param(row, shapes, id=f"{row.name}-{shapes}") for row in OPS
          for shapes in row.shapes]

@@ -185,6 +185,24 @@ def test_resume_takes_lr_momentum_weight_decay_and_seed_from_the_checkpoint(tmp_
 
 
 @needs_mnist
+def test_a_resumed_cnn_keeps_its_batchnorm_statistics(tmp_path):
+    """The checkpoint holds the running statistics (buffers) with the weights, and a run
+    resumed from it ends where the uninterrupted run ends, statistics included."""
+    flags = ["--model", "cnn", "--limit", "1000", "--batch-size", "100", "--schedule",
+             "constant"]
+    run(*flags, "--epochs", "2", "--save", str(tmp_path / "full.ckpt"))
+    run(*flags, "--epochs", "1", "--save", str(tmp_path / "half.ckpt"))
+    state = _params(tmp_path / "full.ckpt")
+    assert {"2.running_mean", "2.running_var", "2.num_batches_tracked"} <= set(state)
+    assert state["2.num_batches_tracked"] == 20 and np.abs(state["2.running_mean"]).max() > 0
+    assert _params(tmp_path / "half.ckpt")["2.num_batches_tracked"] == 10
+    out = run("--resume", str(tmp_path / "half.ckpt"), "--epochs", "2", "--save",
+              str(tmp_path / "resumed.ckpt")).stdout
+    assert "resumed" in out
+    _assert_same(state, _params(tmp_path / "resumed.ckpt"))
+
+
+@needs_mnist
 def test_resume_refuses_flags_that_contradict_the_checkpoint_naming_them(tmp_path):
     ckpt = tmp_path / "run.ckpt"
     run(*QUICK, "--epochs", "1", "--save", str(ckpt))
@@ -389,6 +407,34 @@ def test_export_runs_in_onnxruntime_and_pytorch_loads_the_weights(tmp_path):
     twin.load_state_dict(load_file(str(tmp_path / "m.safetensors")), strict=True)
     np.testing.assert_allclose(twin(torch.from_numpy(images)).detach().numpy(), expected,
                                rtol=1e-5, atol=1e-5)
+
+
+@needs_mnist
+@pytest.mark.skipif(not installed("onnx", "onnxruntime", "safetensors", "torch"),
+                    reason="needs pip install 'tinynet[onnx,safetensors]' and torch")
+def test_the_cnn_exports_with_its_batchnorm_statistics(tmp_path):
+    import onnxruntime
+    import torch
+    from safetensors.torch import load_file
+    run("--model", "cnn", "--limit", "500", "--epochs", "1", "--export", str(tmp_path / "c.onnx"),
+        "--safetensors", str(tmp_path / "c.safetensors"))
+    images = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
+    model = train_mnist.build_model(argparse.Namespace(model="cnn"))
+    model.load_state_dict(tn.load(tmp_path / "c.safetensors"))
+    model.eval()
+    expected = model(tn.tensor(images)).numpy()
+    session = onnxruntime.InferenceSession(str(tmp_path / "c.onnx"))
+    np.testing.assert_allclose(session.run(None, {"input": images})[0], expected,
+                               rtol=1e-4, atol=1e-5)
+    twin = torch.nn.Sequential(*[layer for c_in, c_out in ((1, 16), (16, 32), (32, 64))
+                                 for layer in (torch.nn.Conv2d(c_in, c_out, 3, padding=1,
+                                                               bias=False),
+                                               torch.nn.MaxPool2d(2),
+                                               torch.nn.BatchNorm2d(c_out), torch.nn.ReLU())],
+                               torch.nn.Flatten(), torch.nn.Linear(576, 10)).eval()
+    twin.load_state_dict(load_file(str(tmp_path / "c.safetensors")), strict=True)
+    np.testing.assert_allclose(twin(torch.from_numpy(images)).detach().numpy(), expected,
+                               rtol=1e-4, atol=1e-5)
 
 
 @needs_mnist

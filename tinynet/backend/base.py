@@ -85,6 +85,20 @@ class Backend:
         """``target[index] += values`` in place, with repeated indices accumulating."""
         raise NotImplementedError
 
+    def windows(self, x: Any, kernel: tuple, stride: tuple) -> Any:
+        """The sliding windows of channels-last images: x (N, H, W, C) -> (N, OH, OW, kh, kw, C),
+        where out[n, i, j, p, q] = x[n, i·sh + p, j·sw + q] and OH = (H - kh) // sh + 1.
+
+        This portable form stacks the kh·kw strided slices of x (one copy, the size of the
+        result); NumPy and CuPy return a strided view of x instead (no copy).
+        """
+        (kh, kw), (sh, sw) = kernel, stride
+        n, h, w, c = x.shape
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        slices = [x[:, p:p + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw, :]
+                  for p in range(kh) for q in range(kw)]
+        return self.xp.reshape(self.xp.stack(slices, axis=3), (n, oh, ow, kh, kw, c))
+
     def owns_memory(self, a: Any) -> bool:
         """True when ``a`` is certainly not a view of another array (so it may be kept and
         updated in place as a gradient). False when unsure."""
@@ -139,3 +153,14 @@ class Backend:
     def rand(self, shape: tuple, dtype: Any) -> Any:
         """Uniform numbers in [0, 1)."""
         return self.asarray(self.rng.random(shape, dtype=host_dtype(dtype)))
+
+
+def strided_windows(as_strided: Any, x: Any, kernel: tuple, stride: tuple) -> Any:
+    """``Backend.windows`` as a view of x, for libraries with ``as_strided`` (NumPy, CuPy):
+    stepping one window moves sh rows (or sw columns), stepping inside a window one. The
+    windows overlap in memory, so the view is only ever read."""
+    (kh, kw), (sh, sw) = kernel, stride
+    n, h, w, c = x.shape
+    sn, sy, sx, sc = x.strides
+    shape = (n, (h - kh) // sh + 1, (w - kw) // sw + 1, kh, kw, c)
+    return as_strided(x, shape, (sn, sy * sh, sx * sw, sy, sx, sc))

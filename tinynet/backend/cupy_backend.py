@@ -1,7 +1,7 @@
 """The CuPy backend (device ``"cuda"`` / ``"cuda:N"``): NVIDIA GPUs, an optional install."""
 from __future__ import annotations
 
-from .base import Backend
+from .base import Backend, strided_windows
 
 
 class CupyBackend(Backend):
@@ -69,6 +69,9 @@ class CupyBackend(Backend):
     def scatter_add(self, target, index, values):
         import cupyx
         cupyx.scatter_add(target, index, values)
+
+    def windows(self, x, kernel, stride):
+        return strided_windows(self.cupy.lib.stride_tricks.as_strided, x, kernel, stride)
 
     def manual_seed(self, seed):
         super().manual_seed(seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend
+from .base import Backend, strided_windows
 from .numpy_namespace import namespace
 
 
@@ -42,6 +42,9 @@ class NumpyBackend(Backend):
 
     def scatter_add(self, target, index, values):
         np.add.at(target, index, values)
+
+    def windows(self, x, kernel, stride):
+        return strided_windows(np.lib.stride_tricks.as_strided, x, kernel, stride)
 
     def foreach(self, jobs):
         """Each kernel runs on cache-sized pieces of its arrays, one piece after another.

@@ -7,7 +7,7 @@
 
 The model is walked layer by layer, in eval mode (dropout off, as PyTorch exports), and
 each layer becomes a few ONNX nodes through the table ``EXPORTERS``: one small function per
-layer type, which receives the layer, the name of its input in the ONNX graph and the
+layer type (those of convolutional networks in onnx_cnn.py), which receives the layer, the name of its input in the ONNX graph and the
 example tensor flowing into it (for its shape), and returns the name of its output.
 Parameters become initializers under their state_dict names (``1.weight``), so the ONNX
 file, a safetensors file and a PyTorch state dict all use the same names.
@@ -24,41 +24,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..autograd import no_grad
-from ..backend import backend_of
 from ..nn import layers
 from ..tensor import Tensor
 from ..extras import require
 from .files import write_atomically
+from .onnx_cnn import CNN_EXPORTERS
+from .onnx_graph import Graph, key
 
 OPSET = 17
-
-
-class Graph:
-    """The ONNX nodes and initializers of a model being exported, with the onnx module."""
-
-    def __init__(self, onnx: Any) -> None:
-        self.onnx = onnx
-        self.nodes: list = []
-        self.initializers: list = []
-
-    def add_initializer(self, name: str, value: Any) -> str:
-        """A constant of the graph (a parameter, a shape), from a Tensor or an array."""
-        array = value.array if isinstance(value, Tensor) else value
-        if not isinstance(array, np.ndarray):
-            array = backend_of(array).to_numpy(array)  # parameters on a GPU: to the host
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
-
-    def add_node(self, op: str, inputs: list[str], name: str, **attributes: Any) -> str:
-        """One ONNX node named ``name``; its output is called ``name`` too."""
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, [name], name=name,
-                                                     **attributes))
-        return name
-
-
-def key(layer_name: str, leaf: str) -> str:
-    """``0.weight`` for the layer at ``0`` of a Sequential; ``weight`` for a bare layer."""
-    return f"{layer_name}.{leaf}" if layer_name else leaf
 
 
 # ---- one function per layer type: (graph, layer, its name, input name, input) -> output ----
@@ -115,6 +88,7 @@ EXPORTERS: dict[type, Callable] = {
     layers.Flatten: flatten,
     layers.Dropout: identity,
     layers.Identity: identity,
+    **CNN_EXPORTERS,  # Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d/2d (eval), Unflatten
 }
 
 

@@ -101,4 +101,4 @@ def _host(value: Any, key: str) -> np.ndarray:
         except TypeError:
             raise TypeError(f"tn.save: {SUFFIX} holds tensors only; {key!r} is a "
                             f"{type(value).__name__}") from None
-    return np.ascontiguousarray(value)
+    return np.array(value, order="C")  # (np.ascontiguousarray would make a 0-d array 1-d)

@@ -1,14 +1,17 @@
-"""tinynet.nn: Module, layers, losses, initialisation (``init``), ``functional`` and ``parallel``
-(DistributedDataParallel)."""
+"""tinynet.nn: Module, layers (dense, convolution, pooling, normalization), losses,
+initialisation (``init``), ``functional`` and ``parallel`` (DistributedDataParallel)."""
 from . import functional, init, parallel
+from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import (Dropout, Flatten, Identity, Linear, LogSoftmax, ReLU, Sequential, Sigmoid,
-                     Softmax, Tanh)
+                     Softmax, Tanh, Unflatten)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 
-__all__ = ["functional", "init", "parallel", "Module", "Parameter", "Linear", "ReLU", "Sigmoid", "Tanh",
-           "Softmax", "LogSoftmax", "Dropout", "Flatten", "Identity", "Sequential",
+__all__ = ["functional", "init", "parallel", "Module", "Parameter", "Linear", "ReLU", "Sigmoid",
+           "Tanh", "Softmax", "LogSoftmax", "Dropout", "Flatten", "Unflatten", "Identity",
+           "Sequential", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
            "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss"]
 
 

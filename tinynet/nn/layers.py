@@ -1,4 +1,4 @@
-"""The layers: Linear, the activations, Dropout, Flatten, Identity and Sequential."""
+"""The layers: Linear, the activations, Dropout, Flatten, Unflatten, Identity and Sequential."""
 from __future__ import annotations
 
 import math
@@ -117,6 +117,25 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``: ``Unflatten(1, (1, 28, 28))`` turns
+    (N, 784) rows into (N, 1, 28, 28) images."""
+
+    def __init__(self, dim: int, unflattened_size: tuple):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim % x.ndim if -x.ndim <= self.dim < x.ndim else self.dim
+        if not 0 <= dim < x.ndim:
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for input of shape "
+                             f"{x.shape}")
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):

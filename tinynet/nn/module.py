@@ -2,7 +2,9 @@
 
 A Module registers a Parameter or a sub-Module simply by assigning it to an attribute
 (``self.fc = Linear(...)``), so ``parameters()``, ``state_dict()``, ``train()`` and ``to()``
-can walk the tree of modules without the layer author listing anything.
+can walk the tree of modules without the layer author listing anything. Buffers (state that
+is not learned, such as BatchNorm's running statistics) are registered explicitly with
+``register_buffer`` (state.py); afterwards, assigning a Tensor to the name replaces it.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections import OrderedDict
 from typing import Any, Iterator
 
 from ..autograd import no_grad
+from ..tensor import Tensor
 from .parameter import Parameter
 from .state import IncompatibleKeys, ModuleState
 
@@ -28,6 +31,8 @@ class Module(ModuleState):
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)  # modules start in training mode
 
@@ -54,6 +59,11 @@ class Module(ModuleState):
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
                                 "(tinynet.nn.Parameter or None expected)")
             params[name] = None
+        elif params is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
+                                "(tinynet.Tensor or None expected)")
+            self._buffers[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
@@ -65,19 +75,21 @@ class Module(ModuleState):
     def _forget(self, name: str, keep: dict | None = None) -> None:
         """Drop ``name`` from every registry except ``keep``."""
         self.__dict__.pop(name, None)
-        for registry in (self._parameters, self._modules):
+        for registry in (self._parameters, self._buffers, self._modules):
             if registry is not keep:
                 registry.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name: str) -> Any:  # called only when normal lookup fails
-        for registry in ("_parameters", "_modules"):
+        for registry in ("_parameters", "_buffers", "_modules"):
             found = self.__dict__.get(registry)
             if found is not None and name in found:
                 return found[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
-        if name in self._parameters or name in self._modules:
+        if name in self._parameters or name in self._buffers or name in self._modules:
             self._forget(name)
         else:
             object.__delattr__(self, name)
@@ -163,16 +175,17 @@ class Module(ModuleState):
         return self
 
     def to(self, target: Any) -> Module:
-        """Move every parameter to a device (``"cpu"``, ``"cuda"``) or cast floating point
-        parameters to a dtype, in place; returns the module."""
-        for p in self.parameters():
+        """Move every parameter and buffer to a device (``"cpu"``, ``"cuda"``) or cast the
+        floating point ones to a dtype, in place (integer buffers such as
+        ``num_batches_tracked`` keep their dtype); returns the module."""
+        for t in list(self.parameters()) + list(self.buffers()):
             with no_grad():
-                moved = p.to(target)
-            if p.dtype.kind != "f" and moved.dtype != p.dtype:
-                continue  # dtype casts apply to floating point parameters only
-            p.array = moved.array
-            if p.grad is not None:
-                p.grad = p.grad.to(target)
+                moved = t.to(target)
+            if t.dtype.kind != "f" and moved.dtype != t.dtype:
+                continue  # dtype casts apply to floating point tensors only
+            t.array = moved.array
+            if t.grad is not None:
+                t.grad = t.grad.to(target)
         return self
 
     def cpu(self) -> Module:

@@ -70,13 +70,13 @@ class DistributedDataParallel(Module):
         params = [p for p in module.parameters() if p.requires_grad]
         cap = int((25.0 if bucket_cap_mb is None else bucket_cap_mb) * 2 ** 20)
         self._buckets = [_Bucket(group) for group in _split(params, cap)]
-        self._buffers_to_sync = list(module.buffers()) if hasattr(module, "buffers") else []
         self._check_same_model_on_every_rank()
-        _broadcast_from_rank0(list(module.parameters()) + self._buffers_to_sync, dist)
+        _broadcast_from_rank0(list(module.parameters()) + list(module.buffers()), dist)
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        if self.broadcast_buffers and self.training and self._buffers_to_sync:
-            _broadcast_from_rank0(self._buffers_to_sync, self._dist)
+        if self.broadcast_buffers and self.training:
+            # Asked for at every call: assigning a new Tensor to a buffer replaces it.
+            _broadcast_from_rank0(list(self.module.buffers()), self._dist)
         output = self.module(*inputs, **kwargs)
         if self.world_size > 1 and self.require_backward_grad_sync and is_grad_enabled():
             output = _on_backward(output, self.reduce_gradients)
@@ -101,9 +101,7 @@ class DistributedDataParallel(Module):
     def _check_same_model_on_every_rank(self) -> None:
         """Ranks whose models differ would exchange buffers of different sizes: find out
         first, on every rank alike (the max of the signature and of its negation)."""
-        named = list(self.module.named_parameters())
-        if hasattr(self.module, "named_buffers"):
-            named += list(self.module.named_buffers())
+        named = list(self.module.named_parameters()) + list(self.module.named_buffers())
         names = ";".join(f"{name}:{tuple(t.shape)}:{t.dtype}" for name, t in named)
         signature = zlib.crc32(names.encode())
         both = np.array([signature, -signature], dtype=np.int64)
@@ -181,7 +179,7 @@ def _split(params: list, cap_bytes: int) -> list:
 
 def _broadcast_from_rank0(tensors: list, dist: Any) -> None:
     """Copy rank 0's values of ``tensors`` to every rank: one broadcast per device and dtype."""
-    if dist.get_world_size() == 1:
+    if dist.get_world_size() == 1 or not tensors:
         return
     groups: dict = {}
     for t in tensors:

@@ -1,6 +1,10 @@
-"""State dicts: a Module's parameters by dotted name, saved and loaded as in PyTorch.
+"""A Module's state: its buffers, and state dicts of parameters and buffers by dotted name,
+saved and loaded as in PyTorch.
 
-``ModuleState`` is a base class of ``Module`` (module.py).
+A buffer is a Tensor that belongs to a module without being learned: BatchNorm's running
+statistics. ``to()`` moves buffers with the parameters and ``state_dict`` saves them
+(unless registered with ``persistent=False``), but ``parameters()`` never lists them, so
+no optimizer touches them. ``ModuleState`` is a base class of ``Module`` (module.py).
 """
 from __future__ import annotations
 
@@ -10,34 +14,73 @@ from typing import Any, Iterator
 from ..autograd import no_grad
 from ..backend import backend_of
 from ..tensor import Tensor
+from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class ModuleState:
-    """What a Module saves and restores: its parameters, by dotted name."""
+    """What a Module saves and restores: its parameters and buffers, by dotted name."""
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Add a buffer ``name`` (then ``self.name``): a Tensor of the module's state that is
+        not a parameter. ``persistent=False`` keeps it out of ``state_dict``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot register a buffer before Module.__init__() was called")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f'buffer name must be a non-empty string without ".", got {name!r}')
+        if name not in self._buffers and hasattr(self, name):
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}")
+        if tensor is not None and (isinstance(tensor, Parameter)
+                                   or not isinstance(tensor, Tensor)):
+            raise TypeError(f"cannot register {type(tensor).__name__} as buffer {name!r} "
+                            "(a tinynet.Tensor or None, not a Parameter, expected)")
+        self._forget(name, keep=self._buffers)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers.add(name)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs, each buffer once even if shared."""
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, b in module._buffers.items():
+                if b is not None and id(b) not in seen:
+                    seen.add(id(b))
+                    yield (f"{module_name}.{name}" if module_name else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     def state_dict(self) -> OrderedDict:
-        """Name -> Tensor for every parameter: detached Tensors sharing the data. A module or
-        parameter reachable along two paths (tied weights) appears under both names, as in
-        PyTorch, so state dicts move between the two."""
-        return OrderedDict((name, p.detach()) for name, p in self._parameter_paths())
+        """Name -> Tensor for every parameter and persistent buffer: detached Tensors sharing
+        the data, in PyTorch's order (each module's parameters, then its buffers, then its
+        children's). A module or parameter reachable along two paths (tied weights) appears
+        under both names, as in PyTorch, so state dicts move between the two."""
+        return OrderedDict((name, t.detach()) for name, t in self._state_paths())
 
-    def _parameter_paths(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+    def _state_paths(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
         for name, p in self._parameters.items():
             if p is not None:
                 yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers:
+                yield prefix + name, b
         for name, module in self._modules.items():
             if module is not None:
-                yield from module._parameter_paths(prefix + name + ".")
+                yield from module._state_paths(prefix + name + ".")
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values (Tensors or NumPy arrays) into the parameters, in place, keeping each
-        parameter's dtype and device. With ``strict``, missing keys, unexpected keys and
-        shape mismatches raise one RuntimeError that lists them all; without it, the keys
-        that match are loaded and the rest are returned as (missing_keys, unexpected_keys).
+        """Copy values (Tensors or NumPy arrays) into the parameters and persistent buffers,
+        in place, keeping each one's dtype and device. With ``strict``, missing keys,
+        unexpected keys and shape mismatches raise one RuntimeError that lists them all;
+        without it, the keys that match are loaded and the rest are returned as
+        (missing_keys, unexpected_keys).
         """
-        own = dict(self._parameter_paths())
+        own = dict(self._state_paths())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [f"size mismatch for {k}: copying a param with shape "
