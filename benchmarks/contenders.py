@@ -163,7 +163,7 @@ def cnn_layers(nn, name: str) -> list:
 
 
 def default_cnn(nn) -> list:
-    """Mirrors ``build_model`` of examples/train_mnist.py (a test checks they agree)."""
+    """Mirrors ``build_model`` of examples/mnist_setup.py (a test checks they agree)."""
     def block(c_in, c_out):
         return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
                 nn.BatchNorm2d(c_out), nn.ReLU()]
