@@ -223,8 +223,7 @@ def pair(t: Any, other: Any, reflected: bool = False, promote: bool = True) -> t
         except TypeError:
             other = backend.asarray(host_array(other))
         other = t._wrap(other)
-    dtype = other.array.dtype
-    if promote and dtype is not t.array.dtype and dtype != t.array.dtype:
+    if promote and other.array.dtype is not t.array.dtype and other.dtype != t.dtype:
         dtype = result_type(t, other)
         t, other = t.to(dtype), other.to(dtype)
     return (other, t) if reflected else (t, other)
