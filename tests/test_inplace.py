@@ -139,3 +139,61 @@ def test_a_training_loop_records_no_false_alarm(backend):
         losses.append(loss.item())
     assert losses[-1] < losses[0]
     assert np.isfinite(to_numpy(model[0].weight)).all()
+
+
+# ---- ReLU(inplace=True): the one in-place op recorded in the graph --------------------------
+def test_relu_inplace_overwrites_its_input_and_backpropagates_through_it(backend):
+    x = tn.tensor([[-1.0, 2.0, -3.0], [4.0, -5.0, 0.5]], requires_grad=True)
+    z = x * 2
+    alias = z.detach()  # shares z's storage: sees the write, as in PyTorch
+    y = nn.ReLU(inplace=True)(z)
+    assert y is z and y.grad_fn.name == "ReLU"
+    np.testing.assert_array_equal(to_numpy(alias), [[0, 4, 0], [8, 0, 1]])
+    (y * y).sum().backward()  # d/dx of sum(relu(2x)^2) = 8x where x > 0
+    np.testing.assert_allclose(to_numpy(x.grad), [[0, 16, 0], [32, 0, 4]])
+
+
+def test_relu_inplace_outside_the_graph_and_on_a_leaf(backend):
+    t = tn.tensor([-1.0, 3.0])
+    assert F.relu(t, inplace=True) is t and to_numpy(t).tolist() == [0.0, 3.0]
+    w = tn.tensor([-1.0, 3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad.*relu_"):
+        w.relu_()
+    with tn.no_grad():
+        w.relu_()
+    assert to_numpy(w).tolist() == [0.0, 3.0]
+
+
+def test_relu_inplace_on_values_a_backward_needs_raises(backend):
+    x = tn.tensor([-1.0, 2.0], requires_grad=True)
+    z = x * 1.5
+    square = z * z  # Mul saved z to compute its gradient
+    z.relu_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*Mul"):
+        square.sum().backward()
+    s = (x * 1.5).sigmoid()  # Sigmoid saved its output s
+    s.relu_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*Sigmoid"):
+        s.sum().backward()
+
+
+def test_a_network_with_relu_inplace_trains_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 6)).astype(np.float32), rng.integers(0, 3, 16)
+    torch.manual_seed(0)
+    start = {k: v.numpy().copy() for k, v in torch.nn.Sequential(
+        torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).state_dict().items()}
+    results = []
+    for lib in (tn, torch):
+        net = lib.nn.Sequential(lib.nn.Linear(6, 8), lib.nn.ReLU(inplace=True),
+                                lib.nn.Linear(8, 3))
+        net.load_state_dict({k: lib.tensor(v) for k, v in start.items()})
+        opt = lib.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(3):
+            opt.zero_grad()
+            lib.nn.functional.cross_entropy(net(lib.tensor(x)), lib.tensor(y)).backward()
+            opt.step()
+        results.append({k: v.detach().numpy().copy() for k, v in net.state_dict().items()})
+    for key in start:
+        np.testing.assert_allclose(results[0][key], results[1][key], rtol=1e-5, atol=1e-6)

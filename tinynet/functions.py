@@ -174,8 +174,8 @@ def sigmoid(x: Tensor) -> Tensor:
     return x.sigmoid()
 
 
-def relu(x: Tensor) -> Tensor:
-    return x.relu()
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    return x.relu_() if inplace else x.relu()
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:

@@ -47,10 +47,17 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """y = max(x, 0)."""
+    """y = max(x, 0); with ``inplace=True`` the input tensor is overwritten and returned."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+        return x.relu_() if self.inplace else x.relu()
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
