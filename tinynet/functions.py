@@ -175,7 +175,12 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    return x.relu_() if inplace else x.relu()
+    """max(x, 0). ``inplace=True`` overwrites ``x`` when no graph is being recorded for it
+    (under ``no_grad``, or ``x`` needs no gradient); in the graph, where tinynet records no
+    in-place op, it returns a new tensor, as ``inplace=False`` does."""
+    if inplace and not (x._requires_grad and is_grad_enabled()):
+        return x.relu_()
+    return x.relu()
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:

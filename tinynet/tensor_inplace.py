@@ -3,8 +3,9 @@ normal_ relu_``, ``+= -= *= /=`` and item assignment ``t[i] = v``.
 
 As in PyTorch, they work on tensors outside the graph, and anywhere under ``no_grad``
 (parameter updates); on a leaf that requires grad, outside ``no_grad``, they raise.
-Only ``relu_`` (``ReLU(inplace=True)``) is recorded in a graph (``in_graph``); the others
-refuse a tensor computed by the graph while grad mode is on. Every write stamps the tensor
+tinynet records no in-place op in a graph, so a tensor computed by the graph cannot be
+changed in place while grad mode is on either (``ReLU(inplace=True)`` then computes out of
+place: in PyTorch too, ``inplace`` only allows the module to overwrite its input). Every write stamps the tensor
 (``autograd.mark_modified``): a backward that needs the old values then raises instead
 of computing a gradient from the new ones.
 ``TensorInPlace`` is a base class of ``Tensor`` (tensor.py).
@@ -15,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import is_grad_enabled, mark_modified, shared_stamp
+from .autograd import is_grad_enabled, mark_modified
 from .backend import backend_of, host_array
 from .promotion import category, result_type
-from .ops import ReLU
 from .tensor_shape import normalise_index
 
 
@@ -49,10 +49,6 @@ class TensorInPlace:
         return self
 
     def relu_(self):
-        """max(x, 0) in place, as ``F.relu(x, inplace=True)`` and ``nn.ReLU(inplace=True)``;
-        on a tensor computed by the graph the ReLU is recorded (see ``in_graph``)."""
-        if self._node is not None and is_grad_enabled():
-            return in_graph(self, ReLU)
         check_in_place(self, "relu_")
         self.array[...] = backend_of(self.array).xp.maximum(self.array, 0)
         mark_modified(self)
@@ -130,21 +126,6 @@ def draw(t: Any, kind: str, generator: Any) -> Any:
     if generator is None:
         return (backend.rand if kind == "random" else backend.randn)(t.shape, t.dtype)
     return backend.asarray(getattr(generator.rng, kind)(t.shape, dtype=t.dtype))
-
-
-def in_graph(t: Any, function: Any) -> Any:
-    """Apply a one-input ``function`` to ``t`` in place, in the graph, as PyTorch does:
-    ``t`` then holds the result and stands for it (its grad_fn is the new node), while a
-    new tensor that shares ``t``'s storage and write stamp takes ``t``'s old node as the
-    node's input. The write is stamped first, so a node that saved ``t`` (and needs its old
-    values) raises in backward."""
-    before = t._wrap(t.array)
-    before._requires_grad, before._node, before._stamp = True, t._node, shared_stamp(t)
-    mark_modified(t)
-    result = function.apply(before)
-    t.array[...] = result.array
-    t._node = result._node
-    return t
 
 
 def check_in_place(t: Any, op: str) -> None:

@@ -47,14 +47,15 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """y = max(x, 0); with ``inplace=True`` the input tensor is overwritten and returned."""
+    """y = max(x, 0). ``inplace=True`` allows overwriting the input: done where no graph is
+    recorded for it (evaluation under ``no_grad``); in training it returns a new tensor."""
 
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.relu_() if self.inplace else x.relu()
+        return F.relu(x, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
