@@ -73,3 +73,24 @@ def small_graph():
     b = tn.tensor([[0.5, 0.5, 0.5], [1.0, 1.0, 1.0]])
     c = tn.tensor([1.0, 2.0, 3.0], requires_grad=True)
     return a, b, c, (a * b + c).sum()
+
+
+def error_without(tmp_path, package: str, statement: str) -> str:
+    """Run ``statement`` (after ``import tinynet as tn``) in a fresh Python where importing
+    ``package`` fails, in ``tmp_path``; return the ImportError's message it printed. Checks
+    that the process wrote nothing but the fake package into ``tmp_path``."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    fake = tmp_path / "fake" / package
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ImportError('No module named ' + repr('{package}'))\n")
+    code = (f"import tinynet as tn\ntry:\n    {statement}\n"
+            "except ImportError as error:\n    print(error)\n")
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "fake"), str(root)]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake"]  # nothing written
+    return done.stdout
