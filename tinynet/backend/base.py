@@ -52,15 +52,19 @@ class Backend:
         the current GPU; ``zeros_like`` and friends ignore where their input lives). The
         engine calls it before running an op on this backend's arrays."""
 
-    def check(self, ok: Any, fail: Callable[[], None]) -> None:
+    def check(self, ok: Any, fail: Callable[[], None]) -> bool:
         """Call ``fail()`` (which raises or warns) unless the 0-d boolean array ``ok`` is
         true. A device backend does not wait for the answer: it keeps the check and reads
         it at the next host read (``to_numpy``), as CUDA's device-side asserts do, so a
         training step never stalls the GPU for it. NumPy, whose reads are free, checks
-        at once (``NumpyBackend.check``)."""
+        at once (``NumpyBackend.check``).
+
+        Returns True when ``ok`` was read now and is true (the caller may rely on it, e.g.
+        every target is a class index), False otherwise."""
         self.pending_checks.append((ok, fail))
         if len(self.pending_checks) >= self.MAX_PENDING_CHECKS:
             self.run_pending_checks()
+        return False
 
     def run_pending_checks(self) -> None:
         """Read the checks kept by ``check`` and act on those that failed."""

@@ -27,8 +27,10 @@ class NumpyBackend(Backend):
         return isinstance(a, (np.ndarray, np.generic))
 
     def check(self, ok, fail):
-        if not ok:  # a host array: reading it costs nothing
-            fail()
+        if ok:  # a host array: reading it costs nothing
+            return True
+        fail()
+        return False
 
     def run_collective(self, a, collective, device_memory=False):
         """Host memory already: the collective works on ``a`` itself (on a contiguous

@@ -59,11 +59,13 @@ def first_where(data: Any, mask: Any) -> Any:
 
 
 def class_target(name: str, x: Tensor, target: Any, ignore_index: int,
-                  probabilities: bool) -> Tensor:
+                 probabilities: bool) -> tuple[Tensor, bool]:
     """Check a class-index target (or, if allowed, a probability target) against input x.
 
     Class axis is 1, or 0 for an unbatched input (C,); class indices have the input's
     shape without that axis; probabilities have the input's shape and a float dtype.
+    Returns the target and whether every target is known to be a class in [0, C) (True
+    only for class indices checked on the host: a device check is read later).
     """
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class axis, got a 0-d tensor")
@@ -77,7 +79,7 @@ def class_target(name: str, x: Tensor, target: Any, ignore_index: int,
             if ignore_index >= 0:  # a negative one can never match, as in PyTorch
                 raise ValueError(f"{name}: ignore_index={ignore_index} is not supported for "
                                  "class-probability (float) targets")
-            return target if target.dtype == x.dtype else target.to(x.dtype)
+            return (target if target.dtype == x.dtype else target.to(x.dtype)), False
         if target.shape == index_shape:
             raise TypeError(f"{name}: a target of shape {target.shape} holds class indices, "
                             f"which must be integers, got dtype {target.dtype}: use "
@@ -106,11 +108,11 @@ def class_target(name: str, x: Tensor, target: Any, ignore_index: int,
             raise IndexError(f"{name}: target {first_where(y, outside)} is out of bounds for "
                              f"{n_classes} classes (expected 0 <= target < {n_classes}, or "
                              f"ignore_index={ignore_index})")
-    if y.size:
-        backend = backend_of(y)
-        xp = backend.xp
-        backend.check((xp.min(y) >= 0) & (xp.max(y) < n_classes), fail)
-    return target
+    if not y.size:
+        return target, True
+    backend = backend_of(y)
+    xp = backend.xp
+    return target, backend.check((xp.min(y) >= 0) & (xp.max(y) < n_classes), fail)
 
 
 def class_weight(name: str, weight: Any, x: Tensor) -> Any:

@@ -34,12 +34,15 @@ def cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    target = class_target("cross_entropy", x, target, ignore_index, probabilities=True)
+    target, all_classes = class_target("cross_entropy", x, target, ignore_index,
+                                       probabilities=True)
     w = class_weight("cross_entropy", weight, x)
     warn_if_probabilities(x)
+    # every target a class and ignore_index none of them: no sample is ignored
+    none_ignored = all_classes and not 0 <= ignore_index < x.shape[0 if x.ndim == 1 else 1]
     return ops.SoftmaxCrossEntropy.apply(x, target, weight=w, ignore_index=ignore_index,
                                          label_smoothing=float(label_smoothing),
-                                         reduction=reduction)
+                                         reduction=reduction, none_ignored=none_ignored)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,
@@ -52,7 +55,7 @@ def nll_loss(input: Tensor, target: Any, weight: Tensor | None = None,
     """
     x = float_input("nll_loss", input)
     check_reduction(reduction)
-    target = class_target("nll_loss", x, target, ignore_index, probabilities=False)
+    target, _ = class_target("nll_loss", x, target, ignore_index, probabilities=False)
     w = class_weight("nll_loss", weight, x)
     return ops.NLLLoss.apply(x, target, weight=w, ignore_index=ignore_index,
                              reduction=reduction)
