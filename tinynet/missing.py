@@ -27,8 +27,7 @@ def missing_name(module: str, name: str) -> AttributeError:
     """The AttributeError for ``module.name``, naming the PyTorch name it stands for."""
     torch_name = "torch" + module[len("tinynet"):] + "." + name
     hint = HINTS.get(f"{module}.{name}")
-    owner = "'Tensor' object" if module == "tinynet.Tensor" else f"module {module!r}"
-    message = f"{owner} has no attribute {name!r}: tinynet has no {torch_name}"
+    message = f"module {module!r} has no attribute {name!r}: tinynet has no {torch_name}"
     return AttributeError(message + (f"; use {hint}" if hint else ""))
 
 

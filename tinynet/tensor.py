@@ -201,11 +201,3 @@ class Tensor(TensorMath, TensorShape, TensorInPlace, TensorConvert, TensorNumpy)
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
-
-    def __getattr__(self, name: str) -> Any:
-        """Called only when ``name`` is not found: a clear error for a PyTorch method
-        that tinynet lacks."""
-        from .missing import missing_name
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise missing_name("tinynet.Tensor", name)
