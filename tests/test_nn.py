@@ -78,6 +78,39 @@ def test_reassigning_an_attribute_replaces_it_in_place():
     assert list(net.state_dict())[:2] == ["fc1.weight", "fc1.bias"]
 
 
+def test_attribute_reads_follow_every_change_of_the_registries():
+    """Parameters, buffers and children are read as plain attributes (mirrored in the
+    instance dict): every way of changing them must show at once in ``module.name``."""
+    import copy
+    bn = nn.BatchNorm1d(3)
+    net = nn.Sequential(nn.Linear(3, 2), bn)
+    lin = net[0]
+    new = nn.Parameter(np.ones((2, 3), np.float32))
+    lin.weight = new
+    assert lin.weight is new and lin._parameters["weight"] is new
+    lin.bias = None
+    assert lin.bias is None and lin._parameters["bias"] is None
+    lin.register_parameter("bias", nn.Parameter(np.zeros(2, np.float32)))
+    assert lin.bias is lin._parameters["bias"]
+    del lin.bias
+    assert "bias" not in lin._parameters and not hasattr(lin, "bias")
+    lin.register_parameter("extra", None)
+    assert lin.extra is None
+    mean = tn.ones(3)
+    bn.running_mean = mean
+    assert bn.running_mean is mean and bn._buffers["running_mean"] is mean
+    bn.register_buffer("seen", tn.zeros(1))
+    assert bn.seen is bn._buffers["seen"]
+    lin.weight = lin.weight  # the same parameter again: nothing changes
+    net.add_module("1", None)
+    assert net._modules["1"] is None and getattr(net, "1") is None
+    twin = copy.deepcopy(net)
+    assert twin[0].weight is twin[0]._parameters["weight"]
+    assert twin[0].weight is not lin.weight
+    lin.weight = nn.Linear(2, 2)  # a parameter name taken by a child module
+    assert "weight" not in lin._parameters and isinstance(lin.weight, nn.Linear)
+
+
 def test_shared_parameters_are_listed_once():
     lin = nn.Linear(3, 3)
     seq = nn.Sequential(lin, nn.ReLU(), lin)

@@ -36,7 +36,7 @@ class ModuleState:
             raise TypeError(f"cannot register {type(tensor).__name__} as buffer {name!r} "
                             "(a tinynet.Tensor or None, not a Parameter, expected)")
         self._forget(name, keep=self._buffers)
-        self._buffers[name] = tensor
+        self._register(self._buffers, name, tensor)
         if not persistent:
             self._non_persistent_buffers.add(name)
 
