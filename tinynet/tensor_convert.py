@@ -12,6 +12,8 @@ from .arguments import is_dtype
 from .backend import backend_for_device, backend_of
 from .dtypes import NAMED_TYPES, TYPE_NAMES
 
+FLOAT32, FLOAT64, INT64, INT32 = map(np.dtype, ("float32", "float64", "int64", "int32"))
+
 
 class TensorConvert:
     __slots__ = ()
@@ -74,16 +76,21 @@ class TensorConvert:
         return self.to("cuda")
 
     def float(self) -> Any:
-        return self.to(np.float32)
+        return self._cast(FLOAT32)
 
     def double(self) -> Any:
-        return self.to(np.float64)
+        return self._cast(FLOAT64)
 
     def long(self) -> Any:
-        return self.to(np.int64)
+        return self._cast(INT64)
 
     def int(self) -> Any:
-        return self.to(np.int32)
+        return self._cast(INT32)
+
+    def _cast(self, dtype: np.dtype) -> Any:
+        """``to(dtype)`` without parsing arguments: the conversions called on every batch
+        (``x.float()``, ``y.long()``)."""
+        return self if self.dtype == dtype else ops.Cast.apply(self, dtype=dtype)
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a one-element tensor's value, as in PyTorch."""

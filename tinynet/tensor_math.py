@@ -209,8 +209,10 @@ def pair(t: Any, other: Any, reflected: bool = False, promote: bool = True) -> t
     tensor stays float32. (Every Tensor is a TensorMath.)"""
     if not isinstance(other, TensorMath):
         backend = backend_of(t.array)
-        if type(other) is float and type(t.array) is HOST_ARRAY and t.array.dtype in FLOATS:
-            # the common case, 0.5 * x on a float tensor: the number takes x's dtype
+        if (type(other) is float or type(other) is int) and type(t.array) is HOST_ARRAY \
+                and t.array.dtype in FLOATS:
+            # the common cases, 0.5 * x and x / 255 on a float tensor: the number takes
+            # x's dtype (a Python number never widens a tensor, as in PyTorch)
             other = t._wrap(backend.asarray(other, dtype=t.array.dtype))
             return (other, t) if reflected else (t, other)
         if isinstance(other, (int, float, np.number, np.bool_)):
