@@ -85,6 +85,11 @@ class Backend:
         """``a[index] = value`` in place, with NumPy's indexing rules."""
         a[index] = value
 
+    def divide_into(self, out: Any, a: Any, n: Any) -> None:
+        """``out[...] = a / n``, in place (NumPy writes the quotient straight into ``out``:
+        one pass over the memory instead of two)."""
+        out[...] = a / n
+
     def scatter_add(self, target: Any, index: Any, values: Any) -> None:
         """``target[index] += values`` in place, with repeated indices accumulating."""
         raise NotImplementedError

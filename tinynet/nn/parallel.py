@@ -139,18 +139,17 @@ class _Bucket:
             else:
                 flat[start:end] = xp.reshape(p.grad.array, (-1,))
         dist.all_reduce_array(flat, "sum")  # one call for the whole bucket
-        flat /= world_size
         # Flags are read only when this rank lacked a gradient (a host read of 4 bytes each):
         # otherwise every flag is at least this rank's 1.
         flags = self.backend.to_numpy(flat[self.numel:]) if some_missing else None
         for i, (p, start, end) in enumerate(self._slices()):
             if flags is not None and flags[i] == 0:
                 continue  # no rank has a gradient for p: it stays None, as in PyTorch
-            mean = xp.reshape(flat[start:end], p.shape)
+            total = xp.reshape(flat[start:end], p.shape)
             if p.grad is None:
-                p.grad = p._wrap(xp.asarray(mean, copy=True))
-            else:
-                p.grad.array[...] = mean
+                p.grad = p._wrap(total / world_size)
+            else:  # the mean, written into .grad in the same pass that divides
+                self.backend.divide_into(p.grad.array, total, world_size)
 
     def _slices(self) -> Iterator[tuple]:
         return zip(self.params, [0] + self.ends[:-1], self.ends)
