@@ -118,8 +118,11 @@ class ReLU(Function):
         return self.y
 
     def backward(self, gy):
-        # A float mask and a product: much faster than xp.where on NumPy, and portable.
-        return (gy * array_module(gy).astype(self.y > 0, gy.dtype),)  # relu'(0) = 0, as in PyTorch
+        # A float mask and a product: much faster than xp.where on NumPy, and portable. The
+        # mask is a fresh array: the product goes into it, not into one more new array.
+        gx = array_module(gy).astype(self.y > 0, gy.dtype)  # relu'(0) = 0, as in PyTorch
+        gx *= gy
+        return (gx,)
 
 
 class Clip(Function):
