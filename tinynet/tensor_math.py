@@ -210,9 +210,7 @@ def pair(t: Any, other: Any, reflected: bool = False, promote: bool = True) -> t
     if not isinstance(other, TensorMath):
         backend = backend_of(t.array)
         if (type(other) is float or type(other) is int) and type(t.array) is HOST_ARRAY \
-                and t.array.dtype in FLOATS:
-            # the common cases, 0.5 * x and x / 255 on a float tensor: the number takes
-            # x's dtype (a Python number never widens a tensor, as in PyTorch)
+                and t.array.dtype in FLOATS:  # 0.5 * x, x / 255: the number takes x's dtype
             other = t._wrap(backend.asarray(other, dtype=t.array.dtype))
             return (other, t) if reflected else (t, other)
         if isinstance(other, (int, float, np.number, np.bool_)):
