@@ -75,7 +75,9 @@ class Module(ModuleState):
     def _register(self, registry: dict, name: str, value: Any) -> None:
         """Enter ``name`` in ``registry`` (_parameters, _buffers or _modules) and mirror it
         in the instance's ``__dict__``: ``self.weight`` is then a plain attribute read, not
-        a failed lookup that ends in ``__getattr__`` (about 15x slower, on every forward)."""
+        a failed lookup that ends in ``__getattr__`` (about 15x slower, on every forward).
+        Every registry write goes through here; a write straight into ``_parameters``
+        would leave the mirror stale."""
         registry[name] = value
         self.__dict__[name] = value
 
