@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 # Set by the common MPI launchers in every process they start, to the number of processes.
@@ -63,6 +64,9 @@ class MPIWorld:
             sys.stderr.write(f"tinynet.distributed: {where} stopped on {kind.__name__}; "
                              "aborting all ranks\n")
             sys.stderr.flush()
+            # mpiexec forwards each rank's output through a pipe and drops what is still
+            # in it when the job is aborted: give it a moment to pass the traceback on.
+            time.sleep(0.5)
             MPI.COMM_WORLD.Abort(1)
         hook.aborts_mpi = True
         sys.excepthook = hook
