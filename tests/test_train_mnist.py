@@ -384,57 +384,57 @@ def test_tensorboard_and_wandb_get_the_loss_of_every_step(tmp_path):
 
 
 # ---- models that leave tinynet ---------------------------------------------------------------
-@needs_mnist
-@pytest.mark.skipif(not installed("onnx", "onnxruntime", "safetensors", "torch"),
-                    reason="needs pip install 'tinynet[onnx,safetensors]' and torch")
-def test_export_runs_in_onnxruntime_and_pytorch_loads_the_weights(tmp_path):
+needs_export_extras = pytest.mark.skipif(
+    not installed("onnx", "onnxruntime", "safetensors", "torch"),
+    reason="needs pip install 'tinynet[onnx,safetensors]' and torch")
+
+
+def check_exports(tmp_path, stem: str, model_args: argparse.Namespace, twin, tolerance: float):
+    """The run's ``stem``.safetensors, loaded into tinynet's model of ``model_args``, gives
+    the outputs that onnxruntime computes from ``stem``.onnx and that PyTorch's ``twin``
+    (the same layers) computes after loading the same file with strict=True."""
     import onnxruntime
     import torch
     from safetensors.torch import load_file
+    images = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)  # as loaded
+    model = train_mnist.build_model(model_args)
+    model.load_state_dict(tn.load(tmp_path / f"{stem}.safetensors"))
+    model.eval()
+    expected = model(tn.tensor(images)).numpy()
+    session = onnxruntime.InferenceSession(str(tmp_path / f"{stem}.onnx"))
+    np.testing.assert_allclose(session.run(None, {"input": images})[0], expected,
+                               rtol=tolerance, atol=1e-5)
+    twin.eval().load_state_dict(load_file(str(tmp_path / f"{stem}.safetensors")), strict=True)
+    np.testing.assert_allclose(twin(torch.from_numpy(images)).detach().numpy(), expected,
+                               rtol=tolerance, atol=1e-5)
+
+
+@needs_mnist
+@needs_export_extras
+def test_export_runs_in_onnxruntime_and_pytorch_loads_the_weights(tmp_path):
+    import torch
     out = run(*SMALL, "--epochs", "1", "--export", str(tmp_path / "m.onnx"),
               "--safetensors", str(tmp_path / "m.safetensors")).stdout
     assert "exported to" in out and "weights saved to" in out
-    images = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)  # as loaded
-    model = train_mnist.build_model(argparse.Namespace(model="mlp", hidden=[64], dropout=0.2))
-    model.load_state_dict(tn.load(tmp_path / "m.safetensors"))
-    model.eval()
-    expected = model(tn.tensor(images)).numpy()
-    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
-    np.testing.assert_allclose(session.run(None, {"input": images})[0], expected,
-                               rtol=1e-5, atol=1e-5)
     twin = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 64), torch.nn.ReLU(),
-                               torch.nn.Dropout(0.2), torch.nn.Linear(64, 10)).eval()
-    twin.load_state_dict(load_file(str(tmp_path / "m.safetensors")), strict=True)
-    np.testing.assert_allclose(twin(torch.from_numpy(images)).detach().numpy(), expected,
-                               rtol=1e-5, atol=1e-5)
+                               torch.nn.Dropout(0.2), torch.nn.Linear(64, 10))
+    check_exports(tmp_path, "m", argparse.Namespace(model="mlp", hidden=[64], dropout=0.2),
+                  twin, 1e-5)
 
 
 @needs_mnist
-@pytest.mark.skipif(not installed("onnx", "onnxruntime", "safetensors", "torch"),
-                    reason="needs pip install 'tinynet[onnx,safetensors]' and torch")
+@needs_export_extras
 def test_the_cnn_exports_with_its_batchnorm_statistics(tmp_path):
-    import onnxruntime
     import torch
-    from safetensors.torch import load_file
     run("--model", "cnn", "--limit", "500", "--epochs", "1", "--export", str(tmp_path / "c.onnx"),
         "--safetensors", str(tmp_path / "c.safetensors"))
-    images = np.random.default_rng(0).random((5, 1, 28, 28), dtype=np.float32)
-    model = train_mnist.build_model(argparse.Namespace(model="cnn"))
-    model.load_state_dict(tn.load(tmp_path / "c.safetensors"))
-    model.eval()
-    expected = model(tn.tensor(images)).numpy()
-    session = onnxruntime.InferenceSession(str(tmp_path / "c.onnx"))
-    np.testing.assert_allclose(session.run(None, {"input": images})[0], expected,
-                               rtol=1e-4, atol=1e-5)
     twin = torch.nn.Sequential(*[layer for c_in, c_out in ((1, 16), (16, 32), (32, 64))
                                  for layer in (torch.nn.Conv2d(c_in, c_out, 3, padding=1,
                                                                bias=False),
                                                torch.nn.MaxPool2d(2),
                                                torch.nn.BatchNorm2d(c_out), torch.nn.ReLU())],
-                               torch.nn.Flatten(), torch.nn.Linear(576, 10)).eval()
-    twin.load_state_dict(load_file(str(tmp_path / "c.safetensors")), strict=True)
-    np.testing.assert_allclose(twin(torch.from_numpy(images)).detach().numpy(), expected,
-                               rtol=1e-4, atol=1e-5)
+                               torch.nn.Flatten(), torch.nn.Linear(576, 10))
+    check_exports(tmp_path, "c", argparse.Namespace(model="cnn"), twin, 1e-4)
 
 
 @needs_mnist

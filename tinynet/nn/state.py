@@ -43,13 +43,20 @@ class ModuleState:
     def named_buffers(self, prefix: str = "", recurse: bool = True
                       ) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer) pairs, each buffer once even if shared."""
+        return self._named_members("_buffers", prefix, recurse)
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool
+                       ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, tensor) pairs of one registry (``_parameters`` or ``_buffers``) of
+        this module and, if ``recurse``, of every module below it; each tensor once even if
+        shared, None entries left out."""
         seen = set()
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for module_name, module in modules:
-            for name, b in module._buffers.items():
-                if b is not None and id(b) not in seen:
-                    seen.add(id(b))
-                    yield (f"{module_name}.{name}" if module_name else name), b
+            for name, t in getattr(module, registry).items():
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    yield (f"{module_name}.{name}" if module_name else name), t
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
