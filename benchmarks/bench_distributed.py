@@ -5,18 +5,21 @@ cost of the gradient allreduce, and how exactly N ranks reproduce one process.
     python benchmarks/bench_distributed.py --rounds 5 --markdown results.md --json r.json
     python benchmarks/bench_distributed.py --smoke            # a few hundred samples, for CI
 
-Contenders, alternated round by round (A B C, B C A, ...) so that drift of a shared
+Contenders, alternated round by round (A B C D, B C D A, ...) so that drift of a shared
 machine hits them alike:
 
     single      1 process x T BLAS threads   (python: DistributedDataParallel on a world of one)
-    ranks       N ranks x T/N BLAS threads    (mpiexec -n N; each rank B/N samples of a batch B)
+    ranks       N ranks x T/N BLAS threads    (mpiexec -n N; each rank B/N samples of a batch B),
+                gradients summed through shared memory (all ranks on this machine)
+    allreduce   the same ranks, gradients summed by MPI_Allreduce (TINYNET_MPI_SHARED_MEMORY=0:
+                what ranks on several machines do)
     one-thread  1 process x T/N BLAS threads  (what each rank would do alone: the speedup)
 
 Both train the MLP 784-512-512-10 (SGD, lr 0.1, momentum 0.9) on MNIST in the order of
 DistributedSampler(seed=0): a global batch holds the same samples in both. Each timed
 epoch follows a warm-up of a few steps. Measured inside the ranks: the time of the gradient
-reduction per step (pack, allreduce, unpack; the allreduce also waits for the slower rank)
-and, after training, the allreduce of the same buffer alone, after a barrier.
+reduction per step (pack, sum over ranks, unpack; it also waits for the slower rank) and,
+after training, the same reduction alone, every rank having passed a barrier first.
 """
 from __future__ import annotations
 
@@ -76,20 +79,14 @@ def worker(args: argparse.Namespace) -> dict:
     sampler = DistributedSampler(train, seed=0)
     loader = DataLoader(train, batch_size=args.batch // world, sampler=sampler)
 
-    reduce_s, allreduce_s = [], []  # per step: the whole reduction, and its MPI call
-    reduce, all_reduce_array = ddp.reduce_gradients, dist.all_reduce_array
+    reduce_s = []  # per step: the whole reduction
+    reduce = ddp.reduce_gradients
 
     def timed_reduce():
         start = time.perf_counter()
         reduce()
         reduce_s.append(time.perf_counter() - start)
-
-    def timed_allreduce(array, op="sum"):
-        start = time.perf_counter()
-        all_reduce_array(array, op)
-        allreduce_s.append(time.perf_counter() - start)
     object.__setattr__(ddp, "reduce_gradients", timed_reduce)  # DDP's forward queues this
-    dist.all_reduce_array = timed_allreduce
 
     def run(batches, limit=None):
         steps = 0
@@ -104,7 +101,6 @@ def worker(args: argparse.Namespace) -> dict:
 
     run(loader, limit=args.warmup)
     reduce_s.clear()
-    allreduce_s.clear()
     epoch_s, steps = [], 0
     for epoch in range(1, args.epochs + 1):
         sampler.set_epoch(epoch)
@@ -112,7 +108,6 @@ def worker(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         steps = run(loader)
         epoch_s.append(time.perf_counter() - start)
-    dist.all_reduce_array = all_reduce_array
     result = {"world": world, "threads": blas_threads(), "batch": args.batch, "steps": steps,
               "epoch_s": [float(t) for t in rows(epoch_s).max(axis=0)]}
     if world > 1:
@@ -121,22 +116,22 @@ def worker(args: argparse.Namespace) -> dict:
         result.update(
             identical_on_all_ranks=bool((everywhere == everywhere[0]).all()),
             reduce_ms=1e3 * statistics.median(reduce_s),
-            allreduce_in_step_ms=1e3 * statistics.median(allreduce_s),
-            allreduce_alone_ms=allreduce_alone(ddp, args.repeats),
+            reduce_alone_ms=reduce_alone(reduce, args.repeats),
+            path="shared memory" if ddp._buckets[0].shared else "MPI_Allreduce",
             gradient_values=int(sum(b.numel for b in ddp._buckets)))
     dist.destroy_process_group()
     return result if rank == 0 else {}
 
 
-def allreduce_alone(ddp, repeats: int) -> float:
-    """Median ms of the allreduce of the gradient buffer, every rank having arrived first."""
+def reduce_alone(reduce, repeats: int) -> float:
+    """Median ms of the reduction of the last step's gradients, every rank having arrived
+    first (no waiting for a slower rank)."""
     import tinynet.distributed as dist
-    flat = ddp._buckets[0].flat
     times = []
     for _ in range(repeats):
         dist.barrier()
         start = time.perf_counter()
-        dist.all_reduce_array(flat, "sum")
+        reduce()
         times.append(time.perf_counter() - start)
     return 1e3 * statistics.median(times)
 
@@ -190,10 +185,12 @@ def blas_threads() -> int | None:
 
 
 # ---- the driver ------------------------------------------------------------------------------
-def launch(args: argparse.Namespace, ranks: int, threads: int, batch: int, mode: str) -> dict:
+def launch(args: argparse.Namespace, ranks: int, threads: int, batch: int, mode: str,
+           shared_memory: bool = True) -> dict:
     """Run a worker as 1 process (python) or N ranks (mpiexec -n N); its rank 0's result."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
+               MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1",
+               TINYNET_MPI_SHARED_MEMORY="1" if shared_memory else "0")
     command = [sys.executable, os.path.abspath(__file__), f"--{mode}", "--batch", str(batch),
                "--examples", str(args.examples), "--epochs", str(args.epochs),
                "--warmup", str(args.warmup), "--repeats", str(args.repeats)]
@@ -212,41 +209,46 @@ def summarize(runs: dict, ranks: int) -> dict:
     reduction's share of a step."""
     table = {}
     for batch, by_name in runs.items():
-        single = [t for r in by_name["single"] for t in r["epoch_s"]]
-        parallel = [t for r in by_name["ranks"] for t in r["epoch_s"]]
-        alone = [t for r in by_name["one-thread"] for t in r["epoch_s"]]
-        last = by_name["ranks"][-1]
-        step_ms = 1e3 * statistics.median(parallel) / last["steps"]
-        reduce_ms = statistics.median(r["reduce_ms"] for r in by_name["ranks"])
-        table[batch] = {
-            "single_s": statistics.median(single), "ranks_s": statistics.median(parallel),
-            "ratio": statistics.median(parallel) / statistics.median(single),
-            "one_thread_s": statistics.median(alone),
-            "speedup": statistics.median(alone) / statistics.median(parallel),
-            "compute_ms": step_ms - reduce_ms,
-            "single_epochs": single, "ranks_epochs": parallel, "steps": last["steps"],
-            "step_ms": step_ms, "reduce_ms": reduce_ms,
-            "allreduce_in_step_ms": statistics.median(r["allreduce_in_step_ms"]
-                                                      for r in by_name["ranks"]),
-            "allreduce_alone_ms": statistics.median(r["allreduce_alone_ms"]
-                                                    for r in by_name["ranks"]),
-            "reduce_share": reduce_ms / step_ms,
-            "identical_on_all_ranks": all(r["identical_on_all_ranks"] for r in by_name["ranks"]),
-            "gradient_values": last["gradient_values"]}
+        epochs = {name: [t for r in results for t in r["epoch_s"]]
+                  for name, results in by_name.items()}
+        median = {name: statistics.median(times) for name, times in epochs.items()}
+        row = {"single_s": median["single"], "one_thread_s": median["one-thread"],
+               "single_epochs": epochs["single"], "steps": by_name["ranks"][-1]["steps"],
+               "gradient_values": by_name["ranks"][-1]["gradient_values"]}
+        for name, key in (("ranks", "ranks"), ("allreduce", "allreduce")):
+            step_ms = 1e3 * median[name] / row["steps"]
+            reduce_ms = statistics.median(r["reduce_ms"] for r in by_name[name])
+            row.update({
+                f"{key}_s": median[name], f"{key}_epochs": epochs[name],
+                f"{key}_ratio": median[name] / median["single"],
+                f"{key}_path": by_name[name][-1]["path"],
+                f"{key}_step_ms": step_ms, f"{key}_reduce_ms": reduce_ms,
+                f"{key}_reduce_share": reduce_ms / step_ms,
+                f"{key}_reduce_alone_ms": statistics.median(r["reduce_alone_ms"]
+                                                            for r in by_name[name]),
+                f"{key}_identical_on_all_ranks": all(r["identical_on_all_ranks"]
+                                                     for r in by_name[name])})
+        table[batch] = row
     return table
 
 
 def markdown(table: dict, ranks: int, threads: int, exact: dict) -> str:
-    lines = [f"| MLP, global batch | 1 process x {threads} threads s/epoch | {ranks} ranks x "
-             f"{threads // ranks} thread s/epoch | ranks/single | 1 process x {threads // ranks} "
-             f"thread s/epoch (speedup) | ms/step ({ranks} ranks) | "
-             "reduction ms/step (share) | allreduce alone ms |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    per = threads // ranks
+    lines = [f"{ranks} ranks x {per} BLAS thread against 1 process x {threads} threads; the "
+             f"reduction per step, in the step (share of the step) and alone after a barrier",
+             "",
+             f"| MLP, global batch | 1 process x {threads} threads s/epoch | 1 process x {per} "
+             f"thread s/epoch | {ranks} ranks, sum through | s/epoch | ranks/single | speedup "
+             "over 1 thread | ms/step | reduction ms/step (share) | reduction alone ms |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for batch, row in table.items():
-        lines.append(f"| {batch} | {row['single_s']:.2f} | {row['ranks_s']:.2f} | "
-                     f"{row['ratio']:.3f} | {row['one_thread_s']:.2f} ({row['speedup']:.2f}x) | "
-                     f"{row['step_ms']:.2f} | {row['reduce_ms']:.2f} "
-                     f"({100 * row['reduce_share']:.1f}%) | {row['allreduce_alone_ms']:.2f} |")
+        for key in ("ranks", "allreduce"):
+            lines.append(
+                f"| {batch} | {row['single_s']:.2f} | {row['one_thread_s']:.2f} | "
+                f"{row[key + '_path']} | {row[key + '_s']:.2f} | {row[key + '_ratio']:.3f} | "
+                f"{row['one_thread_s'] / row[key + '_s']:.2f}x | {row[key + '_step_ms']:.2f} | "
+                f"{row[key + '_reduce_ms']:.2f} ({100 * row[key + '_reduce_share']:.1f}%) | "
+                f"{row[key + '_reduce_alone_ms']:.2f} |")
     lines.append(f"\nExactness, {ranks} ranks at batch {exact['batch']}/{ranks} against one "
                  f"process at {exact['batch']}, 5 SGD-momentum steps: max |difference| "
                  f"{exact['max_abs_diff']:.3g} (largest parameter {exact['max_abs_param']:.3g}); "
@@ -290,14 +292,17 @@ def main(argv=None) -> int:
         return 0
     exact = launch(args, args.ranks, args.threads // args.ranks, 128, "exactness")
     print(f"exactness: {json.dumps(exact)}", flush=True)
-    runs = {b: {"single": [], "ranks": [], "one-thread": []} for b in args.batches}
-    contenders = {"single": (1, args.threads), "ranks": (args.ranks, args.threads // args.ranks),
-                  "one-thread": (1, args.threads // args.ranks)}
+    per = args.threads // args.ranks
+    contenders = {"single": (1, args.threads), "ranks": (args.ranks, per),
+                  "allreduce": (args.ranks, per, False), "one-thread": (1, per)}
+    runs = {b: {name: [] for name in contenders} for b in args.batches}
     names = list(contenders)
     for round_ in range(args.rounds):
         for batch in args.batches:
-            for name in names[round_ % 3:] + names[:round_ % 3]:
-                result = launch(args, *contenders[name], batch, "worker")
+            turn = round_ % len(names)
+            for name in names[turn:] + names[:turn]:
+                ranks, threads, *shared = contenders[name]
+                result = launch(args, ranks, threads, batch, "worker", *shared)
                 runs[batch][name].append(result)
                 print(f"round {round_ + 1} batch {batch} {name}: {json.dumps(result)}",
                       flush=True)

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def sampler() -> None:
 
 
 def ddp() -> None:
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank = dist.get_rank()
     tn.manual_seed(100 + rank)  # each rank starts from different weights...
     model = mlp()
     before = rows(flat_parameters(model))
@@ -284,7 +285,7 @@ def equivalence(batch: str = "24", steps: str = "5") -> None:
     """N ranks at batch B/N (DistributedSampler's split of each batch) against one process
     at batch B, both from the same weights, SGD with momentum: the parameters must agree to
     float32 rounding, and be bit-identical on every rank."""
-    rank, world, batch = dist.get_rank(), dist.get_world_size(), int(batch)
+    rank, batch = dist.get_rank(), int(batch)
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((int(steps), batch, 20)).astype(np.float32)
     ys = rng.integers(0, 10, (int(steps), batch))
@@ -336,6 +337,63 @@ def epoch(samples: str = "1536", batch: str = "32") -> None:
     report(steps=steps, identical_on_all_ranks=bool((everywhere == everywhere[0]).all()))
 
 
+def reduction_paths(steps: str = "12") -> None:
+    """The two ways of summing gradients, side by side on the same data: through shared
+    memory (every rank on this machine; one bucket, and many small ones) and through
+    MPI_Allreduce. A head that only rank 0 uses and one that nobody uses; ranks that take
+    turns being slow, so that one packs its next step while another still reads the last."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    tn.manual_seed(7)
+    models = [TwoHeads() for _ in range(3)]
+    for model in models[1:]:
+        model.load_state_dict(models[0].state_dict())
+    small = 16 / 2 ** 20  # MB: one parameter per bucket
+    wrapped = [DistributedDataParallel(models[0]),
+               DistributedDataParallel(models[1], bucket_cap_mb=small)]
+    os.environ["TINYNET_MPI_SHARED_MEMORY"] = "0"
+    wrapped.append(DistributedDataParallel(models[2], bucket_cap_mb=small))
+    del os.environ["TINYNET_MPI_SHARED_MEMORY"]
+    assert [len(w._buckets) for w in wrapped] == [1, 6, 6]
+    assert all(b.shared for w in wrapped[:2] for b in w._buckets)
+    assert not any(b.shared for b in wrapped[2]._buckets)
+    optimizers = [tn.optim.SGD(w.parameters(), lr=0.1, momentum=0.9) for w in wrapped]
+    step = 0  # the step of the loop below
+    for bucket in wrapped[0]._buckets + wrapped[1]._buckets:
+        def fence(fence=bucket.shared.fence):  # a rank held up just after the fence, as if
+            fence()                            # the system paused it: the others run ahead
+            if step % world == rank:
+                time.sleep(0.01)
+        bucket.shared.fence = fence
+    rng = np.random.default_rng(rank)
+    xs = [tn.tensor(rng.standard_normal((3, 4)).astype(np.float32)) for _ in range(int(steps))]
+    grads = []  # each model's steps in a row: nothing else brings the ranks together
+    for ddp, optimizer in zip(wrapped, optimizers):
+        grads.append([])
+        for step, x in enumerate(xs):
+            optimizer.zero_grad()
+            (ddp(x) ** 2).mean().backward()
+            grads[-1].append(np.concatenate([p.grad.numpy().reshape(-1)
+                                             for p in ddp.parameters() if p.grad is not None]))
+            optimizer.step()
+            assert ddp.module.c.weight.grad is None
+    for ours in grads[:2]:
+        for step, (a, b) in enumerate(zip(ours, grads[2])):
+            assert a.shape == b.shape and np.abs(a - b).max() <= (
+                0 if world == 2 else 1e-6 * np.abs(b).max()), (step, a, b)
+    mine = [flat_parameters(model) for model in models]
+    everywhere = rows(np.concatenate(mine[:2]))
+    assert (everywhere == everywhere[0]).all()  # bit-identical on every rank
+    loss = (wrapped[0](xs[0]) ** 2).mean()
+    dist.destroy_process_group()  # the shared memory is gone with the group: a clear error
+    try:
+        loss.backward()
+        raise AssertionError("a reduction after destroy_process_group went through")
+    except RuntimeError as error:
+        assert "process group was destroyed" in str(error), error
+    dist.init_process_group("mpi")
+    report(max_difference=float(max(np.abs(m - mine[2]).max() for m in mine[:2])))
+
+
 def rank_raises() -> None:
     """Rank 1 fails while the others wait in a collective: the job must end, not hang."""
     if dist.get_rank() == 1:
@@ -359,7 +417,8 @@ def _has_strict() -> bool:
 
 
 CASES = {f.__name__: f for f in [collectives, sampler, ddp, unused_parameters, buffers, batchnorm,
-                                 mismatch, equivalence, epoch, rank_raises, rank_killed]}
+                                 mismatch, equivalence, epoch, reduction_paths, rank_raises,
+                                 rank_killed]}
 
 if __name__ == "__main__":
     dist.init_process_group("mpi")

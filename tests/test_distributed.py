@@ -155,6 +155,16 @@ def test_two_ranks_stay_bit_identical_for_a_whole_epoch():
 
 
 @needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_shared_memory_and_allreduce_sum_the_gradients_alike(n):
+    """All ranks on one machine sum host gradients through shared memory; the same steps
+    reduced by MPI_Allreduce give the same gradients (bit for bit on two ranks, where a sum
+    of two has one order)."""
+    _, _, results = run_job(n, "reduction_paths", "12")
+    assert results[0]["max_difference"] <= (0 if n == 2 else 1e-6)
+
+
+@needs_mpi
 def test_a_rank_that_raises_ends_the_job_with_its_traceback():
     start = time.monotonic()
     status, output, _ = run_job(2, "rank_raises", expect_ok=False)
@@ -278,9 +288,12 @@ def test_the_benchmark_runs_end_to_end_at_smoke_size(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(out.read_text())
     row = results["configs"]["128"]
-    assert row["gradient_values"] == 669706 and row["identical_on_all_ranks"]
-    assert all(row[key] > 0 for key in ("single_s", "ranks_s", "one_thread_s", "reduce_ms",
-                                        "allreduce_alone_ms"))
+    assert row["gradient_values"] == 669706 and row["single_s"] > 0 and row["one_thread_s"] > 0
+    assert (row["ranks_path"], row["allreduce_path"]) == ("shared memory", "MPI_Allreduce")
+    for path in ("ranks", "allreduce"):
+        assert row[f"{path}_identical_on_all_ranks"]
+        assert all(row[f"{path}_{key}"] > 0 for key in ("s", "ratio", "reduce_ms",
+                                                          "reduce_alone_ms"))
     exact = results["exactness"]
     assert exact["identical_on_all_ranks"]
     assert exact["max_abs_diff"] <= 8 * np.finfo(np.float32).eps * exact["max_abs_param"]

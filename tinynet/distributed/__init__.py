@@ -134,6 +134,13 @@ def broadcast_array(array: Any, src: int = 0) -> None:
         backend_of(array).run_collective(array, lambda h: world.broadcast(h, src), _cuda_aware())
 
 
+def shared_memory(nbytes: int, wanted: bool = True) -> Any:
+    """Memory that every rank maps: a ``world.SharedMemory`` with ``nbytes`` per rank when
+    all ranks run on this machine and want it (DistributedDataParallel reduces host
+    gradients through it), else None on every rank. Collective."""
+    return _group().shared_memory(nbytes, wanted)
+
+
 def all_reduce(tensor: Tensor, op: str = ReduceOp.SUM, group: Any = None,
                async_op: bool = False) -> Any:
     """Combine ``tensor`` across all ranks, in place: every rank ends with the sum (``op``:

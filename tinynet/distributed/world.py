@@ -7,10 +7,15 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
+
 # Set by the common MPI launchers in every process they start, to the number of processes.
 LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE",
                       "SLURM_STEP_NUM_TASKS")
 INSTALL_HINT = "pip install 'tinynet[mpi]' (mpi4py and MPICH)"
+# Set to 0 to make DistributedDataParallel reduce through MPI_Allreduce even when every rank
+# runs on one machine (see MPIWorld.shared_memory).
+SHARED_MEMORY_VARIABLE = "TINYNET_MPI_SHARED_MEMORY"
 
 
 class OneProcess:
@@ -26,6 +31,9 @@ class OneProcess:
     def barrier(self) -> None:
         pass
 
+    def shared_memory(self, nbytes: int, wanted: bool) -> None:
+        return None
+
     def close(self) -> None:
         pass
 
@@ -39,6 +47,10 @@ class MPIWorld:
         self.comm = MPI.COMM_WORLD.Dup()  # our messages never mix with the program's own
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.ops = {"sum": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN, "max": MPI.MAX}
+        # The ranks that share this one's memory (its machine): all of them, or fewer.
+        self.node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        self.one_node = self.node.Get_size() == self.size
+        self.shared: list = []  # the SharedMemory blocks handed out, freed by close()
 
     def all_reduce(self, host: Any, op: str) -> None:
         self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.ops[op])
@@ -49,7 +61,31 @@ class MPIWorld:
     def barrier(self) -> None:
         self.comm.Barrier()
 
+    def shared_memory(self, nbytes: int, wanted: bool) -> SharedMemory | None:
+        """``nbytes`` of memory for each rank that every rank can read and write (an MPI-3
+        shared-memory window), if every rank runs on this machine and every rank ``wanted``
+        it; else None, on every rank alike. Collective: all ranks call it in the same order."""
+        wanted = wanted and os.environ.get(SHARED_MEMORY_VARIABLE, "1") != "0"
+        agreed = np.array([int(wanted and self.one_node)])
+        self.comm.Allreduce(self.MPI.IN_PLACE, agreed, op=self.MPI.MIN)
+        if not agreed[0]:
+            return None
+        try:
+            window = self.MPI.Win.Allocate_shared(nbytes, 1, comm=self.node)
+        except self.MPI.Exception as error:
+            raise RuntimeError(f"tinynet.distributed: rank {self.rank} could not map "
+                               f"{nbytes} bytes of shared memory ({error}); set "
+                               f"{SHARED_MEMORY_VARIABLE}=0 to reduce through MPI_Allreduce "
+                               "instead") from error
+        block = SharedMemory(self, window)
+        self.shared.append(block)
+        return block
+
     def close(self) -> None:
+        for block in self.shared:
+            block.close()
+        self.shared.clear()
+        self.node.Free()
         self.comm.Free()
 
     def abort_on_uncaught_exception(self) -> None:
@@ -70,6 +106,32 @@ class MPIWorld:
             MPI.COMM_WORLD.Abort(1)
         hook.aborts_mpi = True
         sys.excepthook = hook
+
+
+class SharedMemory:
+    """One block of memory per rank, mapped by every rank of the machine (MPI_Win_allocate_
+    shared): ``blocks[r]`` is rank r's, as bytes. A rank writes its own block, calls
+    ``fence()``, then reads everyone's; no rank passes a fence before all have reached it."""
+
+    def __init__(self, world: MPIWorld, window: Any) -> None:
+        self.world, self.window = world, window
+        window.Lock_all(world.MPI.MODE_NOCHECK)  # a passive epoch, for Sync to order memory
+        self.blocks = [window.Shared_query(r)[0] for r in range(world.size)]
+
+    def fence(self) -> None:
+        """Make this rank's writes visible to all and wait for every rank's."""
+        self.window.Sync()
+        self.world.comm.Barrier()
+        self.window.Sync()
+
+    @property
+    def closed(self) -> bool:
+        return not self.blocks
+
+    def close(self) -> None:
+        self.blocks.clear()
+        self.window.Unlock_all()
+        self.window.Free()
 
 
 def launched_size() -> int:
