@@ -20,8 +20,8 @@ class GradientBucket:
     - MPI_Allreduce in place on ``flat``, then each sum divided into its ``.grad``;
     - host arrays on ranks that all run on one machine: each rank packs into its own block
       of a shared-memory window, waits for all (a fence), then reads every rank's block and
-      sums them, in rank order, straight into its ``.grad``. No message is copied and the
-      sum, the division and the unpacking are one pass. Two blocks per rank, used in turn:
+      sums them, in rank order, straight into its ``.grad``, then divides there. No message
+      is copied: one pass sums and unpacks at once. Two blocks per rank, used in turn:
       a rank that packs the next step's gradients cannot overwrite a block that another
       rank still reads, as nobody leaves a fence before all have reached it."""
 
