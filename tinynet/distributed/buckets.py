@@ -16,12 +16,14 @@ class GradientBucket:
     """Parameters of one device and dtype whose gradients travel together, laid end to end
     in one flat buffer, followed by one flag per parameter (1: this rank has a gradient).
 
+    Each rank packs its gradients divided by N, the number of ranks (PyTorch's DDP divides
+    before it sums, too): the sum over ranks is then the mean, and no pass is left to divide.
     Two ways to sum the buffers of all ranks:
-    - MPI_Allreduce in place on ``flat``, then each sum divided into its ``.grad``;
+    - MPI_Allreduce in place on ``flat``, then each sum copied into its ``.grad``;
     - host arrays on ranks that all run on one machine: each rank packs into its own block
       of a shared-memory window, waits for all (a fence), then reads every rank's block and
-      sums them, in rank order, straight into its ``.grad``, then divides there. No message
-      is copied: one pass sums and unpacks at once. Two blocks per rank, used in turn:
+      sums them, in rank order, straight into its ``.grad``. No message is copied: one pass
+      sums and unpacks at once. Two blocks per rank, used in turn:
       a rank that packs the next step's gradients cannot overwrite a block that another
       rank still reads, as nobody leaves a fence before all have reached it."""
 
@@ -43,14 +45,15 @@ class GradientBucket:
             self.turn = 0
 
     def reduce(self, world_size: int, dist: Any) -> None:
+        """Every ``.grad`` of the bucket becomes the mean over ranks."""
         if self.shared is None:
             self._reduce_with_allreduce(world_size, dist)
         else:
             self._reduce_through_shared_memory(world_size)
 
-    def _pack(self, flat: Any) -> bool:
-        """Every ``.grad`` into ``flat``, zeros and flag 0 where there is none; whether some
-        gradient was missing."""
+    def _pack(self, flat: Any, world_size: int) -> bool:
+        """Every ``.grad`` divided by ``world_size`` into ``flat`` (one pass), zeros and flag 0
+        where there is none; whether some gradient was missing."""
         xp = self.backend.xp
         flat[self.numel:] = 1
         some_missing = False
@@ -64,24 +67,25 @@ class GradientBucket:
                                    f"{p.grad.device}, its bucket on {self.backend.device}: "
                                    "move the model before wrapping it")
             else:
-                flat[start:end] = xp.reshape(p.grad.array, (-1,))
+                self.backend.divide_into(flat[start:end], xp.reshape(p.grad.array, (-1,)),
+                                         world_size)
         return some_missing
 
     def _reduce_with_allreduce(self, world_size: int, dist: Any) -> None:
         flat, xp = self.flat, self.backend.xp
-        some_missing = self._pack(flat)
-        dist.all_reduce_array(flat, "sum")  # one call for the whole bucket
+        some_missing = self._pack(flat, world_size)
+        dist.all_reduce_array(flat, "sum")  # one call for the whole bucket: the mean
         # Flags are read only when this rank lacked a gradient (a host read of 4 bytes each):
         # otherwise every flag is at least this rank's 1.
         flags = self.backend.to_numpy(flat[self.numel:]) if some_missing else None
         for i, (p, start, end) in enumerate(self._slices()):
             if flags is not None and flags[i] == 0:
                 continue  # no rank has a gradient for p: it stays None, as in PyTorch
-            total = xp.reshape(flat[start:end], p.shape)
+            mean = xp.reshape(flat[start:end], p.shape)
             if p.grad is None:
-                p.grad = p._wrap(total / world_size)
-            else:  # the mean, written into .grad in the same pass that divides
-                self.backend.divide_into(p.grad.array, total, world_size)
+                p.grad = p._wrap(xp.asarray(mean, copy=True))
+            else:
+                p.grad.array[...] = mean
 
     def _reduce_through_shared_memory(self, world_size: int) -> None:
         if self.shared.closed:
@@ -89,7 +93,7 @@ class GradientBucket:
                                "its gradients cannot be reduced any more")
         turn, self.turn = self.turn, 1 - self.turn
         blocks = [b[turn] for b in self.blocks]  # every rank's, in rank order
-        self._pack(blocks[self.rank])
+        self._pack(blocks[self.rank], world_size)
         self.shared.fence()
         flags = sum(b[self.numel:] for b in blocks)
         for i, (p, start, end) in enumerate(self._slices()):
@@ -102,7 +106,6 @@ class GradientBucket:
             np.add(parts[0], parts[1], out=out)  # the same order, so the same sum, everywhere
             for part in parts[2:]:
                 out += part
-            out /= world_size
 
     def _slices(self) -> Iterator[tuple]:
         return zip(self.params, [0] + self.ends[:-1], self.ends)

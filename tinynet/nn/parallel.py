@@ -6,11 +6,11 @@ A training step on N ranks (processes started by ``mpiexec -n N``; docs/distribu
     forward       each rank runs its replica on its own B/N samples of the global batch B;
                   the outputs pass through an ``OnBackward`` node (ops/callback.py)
     backward      each rank computes the gradient of its own loss; when the pass ends, that
-                  node's callback lays every ``.grad`` end to end in one flat buffer (per
-                  device and dtype, up to ``bucket_cap_mb`` each), sums it over ranks (one
-                  MPI_Allreduce, or through shared memory when all ranks run on this
-                  machine: distributed/buckets.py) and divides by N: every ``.grad`` is
-                  the mean over ranks
+                  node's callback lays every ``.grad``, divided by N, end to end in one
+                  flat buffer (per device and dtype, up to ``bucket_cap_mb`` each) and sums
+                  it over ranks (one MPI_Allreduce, or through shared memory when all ranks
+                  run on this machine: distributed/buckets.py): every ``.grad`` is the
+                  mean over ranks
     step          every rank applies the same update to the same values: the replicas stay
                   equal without ever sending parameters again
 
