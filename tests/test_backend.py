@@ -72,3 +72,21 @@ def test_same_code_on_every_backend(backend):
     np.testing.assert_allclose(loss.item(), (expected ** 2).mean(), rtol=1e-12)
     g = x0.T @ (2 * expected * (1 - expected ** 2)) / expected.size
     np.testing.assert_allclose(w.grad.numpy(), g, rtol=1e-10)
+
+
+def test_subtract_at_rows_writes_one_position_per_row(backend):
+    """The class-index loss subtracts the one-hot in place at its flat picks: every
+    backend (NumPy through the index, the strict one by a comparison) changes exactly
+    those positions, by exactly the value, and leaves -0.0 and the rest untouched."""
+    xp, rng = backend.xp, np.random.default_rng(3)
+    values = rng.random((5, 4)).astype(np.float32)
+    values[0, 1] = -0.0
+    columns = np.array([2, 0, 3, 3, 1])
+    picks = columns + np.arange(0, values.size, 4)
+    a = backend.asarray(values.copy())  # NumPy's asarray would share values' memory
+    backend.subtract_at_rows(a, backend.asarray(picks), 1)
+    expected = values.copy()
+    expected[np.arange(5), columns] -= 1
+    result = backend.to_numpy(a)
+    np.testing.assert_array_equal(result, expected)
+    assert np.signbit(result[0, 1]) and result.dtype == np.float32

@@ -85,6 +85,13 @@ class Backend:
         """``a[index] = value`` in place, with NumPy's indexing rules."""
         a[index] = value
 
+    def subtract_at_rows(self, a: Any, index: Any, value: Any) -> None:
+        """``a.reshape(-1)[index] -= value`` in place, for a C-contiguous 2-D ``a`` whose row
+        n holds the flat position ``index[n]`` (the picks of a class-index loss: one per
+        row, so no position repeats)."""
+        xp = self.xp
+        xp.reshape(a, (-1,))[index] -= value
+
     def divide_into(self, out: Any, a: Any, n: Any) -> None:
         """``out[...] = a / n``, in place (NumPy writes the quotient straight into ``out``:
         one pass over the memory instead of two)."""

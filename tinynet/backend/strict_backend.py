@@ -92,6 +92,16 @@ class StrictBackend(Backend):
             flat[position] = values[i]
         a[...] = xp.reshape(flat, a.shape)
 
+    def subtract_at_rows(self, a, index, value):
+        """The standard assigns through no integer array: subtract ``value`` times the
+        one-hot of each row's column (``index[n] % columns``), built by comparison. The
+        same numbers as writing through the index: x - 0 is x."""
+        xp = self.xp
+        n_columns = a.shape[1]
+        columns = xp.reshape(index % n_columns, (-1, 1))
+        hit = columns == xp.arange(n_columns, dtype=index.dtype, device=self.strict_device)
+        a -= xp.astype(hit, a.dtype) * value
+
     def scatter_add(self, target, index, values):
         # The standard has no scatter: find the flat position of every indexed element,
         # then add a one-hot matrix product. Slow, exact, and only for tests.

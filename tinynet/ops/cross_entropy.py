@@ -8,7 +8,7 @@ docs/cross_entropy.md for the derivation.
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import array_module
+from ..backend import array_module, backend_of
 from .loss import grad_scale, reduce_loss
 from .softmax import class_sum, constant, log_softmax
 
@@ -69,7 +69,7 @@ class SoftmaxCrossEntropy(Function):
     For a one-hot q without weights this is the familiar (softmax - onehot) / N.
     """
 
-    __slots__ = ("logp", "q", "denominator", "reduction", "axis", "t_scale", "y")
+    __slots__ = ("logp", "q", "denominator", "reduction", "axis", "t_scale", "picks")
 
     def forward(self, x, target, weight, ignore_index, label_smoothing, reduction,
                 none_ignored=False):
@@ -77,7 +77,7 @@ class SoftmaxCrossEntropy(Function):
         if (none_ignored and x.ndim == 2 and target.ndim == 1 and x.size and weight is None
                 and not label_smoothing):
             return self.forward_classes(xp, x, target, reduction)
-        self.y = None
+        self.picks = None
         axis = 0 if x.ndim == 1 else 1
         logp = log_softmax(xp, x, axis)
         q, denominator = target_distribution(xp, x, target, axis, weight, ignore_index,
@@ -101,27 +101,27 @@ class SoftmaxCrossEntropy(Function):
             loss_n = -log_softmax(x)[n, y_n]        dL/dx = (softmax(x) - onehot(y)) · g
 
         (Σ_c q_nc = 1). The same formula as the general path, picked from a flat view of
-        log_softmax instead of multiplied by a one-hot: no (N, C) q is formed in forward."""
+        log_softmax instead of multiplied by a one-hot: no (N, C) q is formed, in forward or
+        in backward (which subtracts 1 at the same flat positions)."""
         n, n_classes = x.shape
         logp = log_softmax(xp, x, 1)
         # flat index of x[n, 0] for each row (keyed by the whole shape (N, C))
         row_starts = constant(xp, "row starts", x.shape, y.dtype, y.device,
                               lambda: xp.arange(0, n * n_classes, n_classes, dtype=y.dtype,
                                                 device=y.device))
-        picked = xp.take(xp.reshape(logp, (-1,)), y + row_starts)
-        self.logp, self.y, self.denominator, self.reduction, self.axis = logp, y, n, reduction, 1
+        picks = y + row_starts  # the flat position of x[n, y_n]
+        picked = xp.take(xp.reshape(logp, (-1,)), picks)
+        self.logp, self.picks, self.denominator = logp, picks, n
+        self.reduction, self.axis = reduction, 1
         return -reduce_loss(xp, picked, reduction, n)
 
     def backward(self, gy):
         xp = array_module(gy)
         g = grad_scale(xp, gy, self.reduction, self.denominator, self.axis)
-        if self.y is not None:  # class indices (forward_classes): q is the one-hot of y
-            logp, y = self.logp, self.y
-            classes = constant(xp, "classes", (1, logp.shape[1]), y.dtype, y.device,
-                               lambda: xp.reshape(xp.arange(logp.shape[1], dtype=y.dtype,
-                                                            device=y.device), (1, -1)))
-            onehot = xp.astype(xp.reshape(y, (-1, 1)) == classes, logp.dtype)
-            return (xp.exp(logp) - onehot) * g, None
+        if self.picks is not None:  # class indices (forward_classes): q is the one-hot of y
+            softmax = xp.exp(self.logp)  # a fresh array: the one-hot is subtracted in place
+            backend_of(softmax).subtract_at_rows(softmax, self.picks, 1)
+            return softmax * g, None
         q, gx, gt = self.q, None, None
         if self.needs_input_grad[0]:
             gx = (xp.exp(self.logp) * class_sum(xp, q, self.axis) - q) * g
