@@ -70,15 +70,18 @@ def numpy_forward_backward(h0, w, b):
     return h.sum(), gw, gb
 
 
-def median_us_per_op(step, repeats: int, inner: int) -> float:
-    """Median over ``repeats`` samples of the time of ``inner`` calls of step, per op."""
-    samples = []
+def median_us_per_op(steps: dict, repeats: int, inner: int) -> dict:
+    """name -> the median over ``repeats`` samples of the time of ``inner`` calls of its
+    step, per op. The contenders take turns sample by sample, so a drift of the machine's
+    speed (±20% over seconds here) weighs on all of them alike."""
+    samples: dict = {name: [] for name in steps}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            step()
-        samples.append((time.perf_counter() - start) / inner / OPS * 1e6)
-    return statistics.median(samples)
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(inner):
+                step()
+            samples[name].append((time.perf_counter() - start) / inner / OPS * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def contenders(h0, w, b):
@@ -140,12 +143,13 @@ def main(argv=None) -> int:
     w = (rng.standard_normal((8, 8)) * 0.3).astype(np.float32)
     b = rng.uniform(0.5, 1.5, (1, 8)).astype(np.float32)
     check_gradients(h0, w, b)
-    results = {}
-    for name, step in contenders(h0, w, b).items():
+    steps = contenders(h0, w, b)
+    for step in steps.values():
         step()  # warm-up: first-call costs (imports, caches) are not overhead per op
-        results[name] = median_us_per_op(step, args.repeats, args.inner)
+    results = median_us_per_op(steps, args.repeats, args.inner)
     floor = results["numpy forward+backward (by hand)"]
-    print(f"{OPS} ops on 8x8 float32, median of {args.repeats} x {args.inner} runs\n")
+    print(f"{OPS} ops on 8x8 float32, median of {args.repeats} x {args.inner} runs, the "
+          "contenders taking turns\n")
     print("| contender | µs per op | × NumPy forward+backward |\n| --- | --- | --- |")
     for name, us in results.items():
         print(f"| {name} | {us:.2f} | {us / floor:.1f} |")
