@@ -74,6 +74,26 @@ def test_same_code_on_every_backend(backend):
     np.testing.assert_allclose(w.grad.numpy(), g, rtol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(64, 1), (128, 10), (512, 16), (63, 10), (128, 17)])
+def test_numpy_row_max_of_short_rows_matches_numpy(shape):
+    """The NumPy namespace takes the max of tall matrices of short rows (the logits of
+    log_softmax) through a transposed copy: the same values, shapes and dtypes as NumPy's
+    own reduction, nan included, with and without keepdims, and on strided views."""
+    from tinynet.backend.numpy_namespace import namespace as xp
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[5, 0] = np.nan
+    x[7, :] = -np.inf
+    for a in (x, np.asfortranarray(x), x[:, ::-1]):
+        for axis in (1, -1):
+            for keepdims in (False, True):
+                got, expected = xp.max(a, axis=axis, keepdims=keepdims), a.max(axis=axis,
+                                                                                keepdims=keepdims)
+                assert got.shape == expected.shape and got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)
+    assert np.isnan(xp.max(x, axis=1)[5])
+
+
 def test_subtract_at_rows_writes_one_position_per_row(backend):
     """The class-index loss subtracts the one-hot in place at its flat picks: every
     backend (NumPy through the index, the strict one by a comparison) changes exactly
