@@ -109,6 +109,12 @@ def _rss_mb(field: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def minor_faults() -> int:
+    """Minor page faults of this process so far: each is a 4 KiB page that the kernel had
+    to map (and zero) on first touch, e.g. after malloc handed freed memory back."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def measure_peaks(args, name: str, configs: list[list[str]]) -> dict:
     """Run ``--peak-memory name`` in fresh processes, one per group of configs."""
     peaks = {}
@@ -133,6 +139,7 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
     contenders = {name: CLASSES[name](sizes, weights, batch_size, images[:n], labels[:n],
                                       args.seed, args.device) for name in names}
     times = {name: [] for name in names}
+    faults = {name: [] for name in names}
     losses, first_losses = {}, {}
     for r in range(args.warmup + args.epochs):
         # Rotate who goes first each round, so no contender always runs right after the
@@ -141,12 +148,14 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
         for name in names[r % len(names):] + names[:r % len(names)]:
             contender = contenders[name]
             time.sleep(0.2)
+            faults_before = minor_faults()
             start = time.perf_counter()
             losses[name] = contender.epoch(r)
             elapsed = time.perf_counter() - start
             first_losses.setdefault(name, losses[name])
             if r >= args.warmup:
                 times[name].append(elapsed)
+                faults[name].append(minor_faults() - faults_before)
         print(f"  {config} round {r}{' (warm-up)' if r < args.warmup else ''}: "
               + ", ".join(f"{k} {losses[k]:.4f}" for k in names), flush=True)
     result = {"layers": sizes, "batch_size": batch_size, "examples_per_epoch": n,
@@ -157,6 +166,9 @@ def run_config(config: str, names: list[str], images, labels, args) -> dict:
         result["contenders"][name] = {"epoch_seconds": times[name], "median_s": median,
                                       "best_s": min(times[name]),
                                       "ms_per_step": 1000 * median / steps,
+                                      "page_faults": faults[name],
+                                      "page_faults_per_step":
+                                          statistics.median(faults[name]) / steps,
                                       "examples_per_s": n / median,
                                       "first_epoch_loss": first_losses[name],
                                       "final_loss": losses[name]}
@@ -186,19 +198,21 @@ def add_ratios(result: dict) -> None:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| config | contender | s/epoch (median) | best | ms/step | examples/s | final loss "
-             "| peak RSS MB | tinynet/NumPy | tinynet/PyTorch |", "|" + " --- |" * 10]
+    lines = ["| config | contender | s/epoch (median) | best | ms/step | page faults/step "
+             "| examples/s | final loss | peak RSS MB | tinynet/NumPy | tinynet/PyTorch |",
+             "|" + " --- |" * 11]
     for config, result in results["configs"].items():
         ratios = result.get("ratios", {})
         for name, c in result["contenders"].items():
             if "skipped" in c:
-                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 7)
+                lines.append(f"| {config} | {name} | skipped: {c['skipped']} |" + "  |" * 8)
                 continue
             r = [f"{ratios[k]:.2f}" if name == "tinynet" and k in ratios else ""
                  for k in ("tinynet/numpy", "tinynet/torch")]
             peak = f"{c['peak_rss_mb']:.0f}" if "peak_rss_mb" in c else ""
             lines.append(f"| {config} | {name} | {c['median_s']:.3f} | {c['best_s']:.3f} "
-                         f"| {c['ms_per_step']:.1f} | {c['examples_per_s']:,.0f} "
+                         f"| {c['ms_per_step']:.1f} | {c['page_faults_per_step']:,.0f} "
+                         f"| {c['examples_per_s']:,.0f} "
                          f"| {c['final_loss']:.4f} | {peak} "
                          f"| {r[0]} | {r[1]} |")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 NumPy reference they compare against computes the same gradients as tinynet's autograd."""
 import argparse
 import json
+import mmap
 import os
 import subprocess
 import sys
@@ -50,12 +51,29 @@ def test_bench_mnist_smoke_reports_every_config_and_contender(tmp_path):
             c = contenders[name]
             for key in ("median_s", "examples_per_s", "final_loss", "peak_rss_mb"):
                 assert c[key] > 0, (config, name, key, c)
+            assert len(c["page_faults"]) == len(c["epoch_seconds"]), (config, name)
+            assert c["page_faults_per_step"] >= 0, (config, name)
         losses = [contenders[name]["final_loss"] for name in running]
         # Same initial weights, same batches: the losses differ only by float32 rounding.
         np.testing.assert_allclose(losses, losses[0], rtol=1e-3, err_msg=config)
         assert result["loss_agreement"]["ok"]
         assert result["ratios"]["tinynet/numpy"] > 0
     assert "| mlp-b128 | tinynet |" in md.read_text()
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_NOHUGEPAGE"), reason="needs Linux's madvise")
+def test_bench_mnist_counts_the_page_faults_of_fresh_memory():
+    """The faults column counts pages mapped on first touch: touching 16 MiB of fresh
+    anonymous memory (in 4 KiB pages, no huge pages) adds at least 4,096 faults."""
+    size = 16 << 20
+    memory = mmap.mmap(-1, size)
+    memory.madvise(mmap.MADV_NOHUGEPAGE)
+    before = bench_mnist.minor_faults()
+    for offset in range(0, size, mmap.PAGESIZE):
+        memory[offset] = 1
+    touched = bench_mnist.minor_faults() - before
+    memory.close()
+    assert touched >= size // mmap.PAGESIZE, touched
 
 
 @pytest.mark.skipif(_mnist_missing() is not None, reason=str(_mnist_missing()))
