@@ -114,7 +114,8 @@ class Tensor(TensorMath, TensorShape, TensorInPlace, TensorConvert, TensorNumpy)
 
     @property
     def dtype(self) -> np.dtype:
-        return host_dtype(self.array.dtype)
+        dtype = self.array.dtype  # a NumPy dtype on NumPy and CuPy: no call for the common case
+        return dtype if isinstance(dtype, np.dtype) else host_dtype(dtype)
 
     @property
     def device(self) -> device:

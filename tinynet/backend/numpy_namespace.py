@@ -6,7 +6,9 @@ that dispatch to the array's own method; on the small arrays of a training step 
 wrapper costs as much as the work (``np.sum`` about 2x ``a.sum()``, ``np.reshape`` about
 5x ``a.reshape``). This namespace is NumPy with those names bound straight to the
 methods, same arguments and results, so every op runs through the cheaper path
-(``broadcast_to`` fills a small array instead of making a view).
+(``broadcast_to`` fills a small array instead of making a view). The array methods ``sum``,
+``max`` and ``min`` are themselves Python functions around ``np.add.reduce``,
+``np.maximum.reduce`` and ``np.minimum.reduce``; those are called directly.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ namespace.__name__ = "numpy (tinynet's namespace)"
 
 
 def _sum(x, axis=None, dtype=None, keepdims=False):
-    return x.sum(axis=axis, dtype=dtype, keepdims=keepdims)
+    return np.add.reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 def _mean(x, axis=None, keepdims=False):
@@ -30,7 +32,7 @@ def _mean(x, axis=None, keepdims=False):
 def _max(x, axis=None, keepdims=False):
     if axis in (1, -1) and x.ndim == 2 and x.shape[1] <= 16 and x.shape[0] >= 64:
         return _row_max(x, keepdims)
-    return x.max(axis=axis, keepdims=keepdims)
+    return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _row_max(x, keepdims):
@@ -39,12 +41,12 @@ def _row_max(x, keepdims):
     Along a row of 10 NumPy's reduction restarts its inner loop per row; on the transposed
     copy, each step is one long elementwise maximum of two rows of the copy. Same values
     (a max is exact): about 3x faster at (128, 10), 4x at (512, 10)."""
-    rows = x.T.copy().max(axis=0)
+    rows = np.maximum.reduce(x.T.copy(), axis=0)
     return rows.reshape(-1, 1) if keepdims else rows
 
 
 def _min(x, axis=None, keepdims=False):
-    return x.min(axis=axis, keepdims=keepdims)
+    return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _any(x, axis=None, keepdims=False):
