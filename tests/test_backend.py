@@ -94,6 +94,39 @@ def test_numpy_row_max_of_short_rows_matches_numpy(shape):
     assert np.isnan(xp.max(x, axis=1)[5])
 
 
+def test_indices_in_range_is_true_exactly_when_every_index_is_a_class(backend):
+    """The loss's target check (every class index in [0, n)): NumPy reads int64 indices as
+    unsigned in one pass, so a negative index must still count as out of range, however
+    large or small, as must n itself; other integer dtypes and strided views too."""
+    for dtype in ("int64", "int32", "uint8", "int8"):
+        for values, n, expected in (([0, 3, 9], 10, True), ([0, 3, 10], 10, False),
+                                    ([0, -1, 3], 10, False), ([5], 6, True), ([5], 5, False),
+                                    ([0], 0, False)):
+            if dtype == "uint8" and min(values) < 0:
+                continue
+            y = backend.asarray(np.array(values, dtype=dtype))
+            assert bool(backend.indices_in_range(y, n)) is expected, (dtype, values, n)
+    extremes = np.array([2, np.iinfo(np.int64).min, 1, 2 ** 62, -(2 ** 62)], dtype=np.int64)
+    for y in (extremes, extremes[::2], extremes[1:2], extremes.reshape(5, 1)):
+        assert not bool(backend.indices_in_range(backend.asarray(y), 10)), y
+    assert bool(backend.indices_in_range(backend.asarray(np.array(4, dtype=np.int64)), 5))
+
+
+@pytest.mark.parametrize("name", ["ones_like", "zeros_like"])
+def test_numpy_filled_like_matches_numpy(name):
+    """The NumPy namespace's ones_like and zeros_like (made by C functions directly) give
+    NumPy's array: values, dtype, shape and memory layout, for any input and dtype."""
+    from tinynet.backend.numpy_namespace import namespace as xp
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    for a in (np.array(2.5, np.float32), base, base[:, ::2], np.asfortranarray(base),
+              np.array([True, False]), np.arange(5)):
+        for dtype in (None, np.float64, np.int32):
+            got, expected = getattr(xp, name)(a, dtype=dtype), getattr(np, name)(a, dtype=dtype)
+            assert (got.dtype, got.shape, got.strides) == (expected.dtype, expected.shape,
+                                                           expected.strides)
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_subtract_at_rows_writes_one_position_per_row(backend):
     """The class-index loss subtracts the one-hot in place at its flat picks: every
     backend (NumPy through the index, the strict one by a comparison) changes exactly

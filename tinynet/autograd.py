@@ -45,6 +45,7 @@ class Function:
             raise TypeError(f"Function subclass {cls.__name__} must declare __slots__ (the "
                             "names of what forward saves for backward, or () for nothing): "
                             "the engine frees the slots after backward")
+        cls._saved_slots = _saved_slots(cls)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -143,7 +144,7 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     del _queued[:]  # what a pass that raised had queued is dropped
     order = _topological_order(root)
     grads: dict[Any, Any] = {root: gy}  # tensor -> dL/dtensor so far (keys hash by identity)
-    writes, hooks, saved_slots = _writes, backward_hooks, _slots_of
+    writes, hooks = _writes, backward_hooks
     for t in order:
         node = t._node
         g = grads.pop(t, None)
@@ -175,7 +176,8 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                 if x.grad is None:
                     # gx may be the very array handed to another input (Add returns gy
                     # twice); a leaf's .grad must own its array since it is updated in place.
-                    owned = gx is not g and backend_of(gx).owns_memory(gx)
+                    owned = gx is not g and (gx.base is None if type(gx) is HOST_ARRAY
+                                             else backend_of(gx).owns_memory(gx))
                     x.grad = x._wrap(gx if owned else array_module(gx).asarray(gx, copy=True))
                 else:
                     x.grad.array += gx
@@ -184,8 +186,7 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
                 grads[x] = gx if before is None else before + gx
         if not retain_graph:  # free what the node saved: activations go as backward runs
             node.inputs = None
-            slots = saved_slots.get(type(node))
-            for slot in slots if slots is not None else _saved_slots(type(node)):
+            for slot in node._saved_slots:
                 setattr(node, slot, None)
     callbacks, _queued[:] = list(_queued), []
     for callback in callbacks:  # every gradient is accumulated now
@@ -207,15 +208,11 @@ def _wrong_gradient(node: Function, x: Any, gx: Any) -> None:
                        f"shape {x.shape} and dtype {x.dtype}")
 
 
-_slots_of: dict[type, tuple] = {}
-
-
 def _saved_slots(cls: type) -> tuple:
-    """The slots in which a Function subclass saves arrays for backward (cached)."""
-    if cls not in _slots_of:
-        _slots_of[cls] = tuple(slot for c in cls.__mro__ for slot in getattr(c, "__slots__", ())
-                               if slot not in Function.__slots__)
-    return _slots_of[cls]
+    """The slots in which a Function subclass saves arrays for backward (its own and its
+    bases'), kept on the class as ``_saved_slots`` when it is defined."""
+    return tuple(slot for c in cls.__mro__ for slot in getattr(c, "__slots__", ())
+                 if slot not in Function.__slots__)
 
 
 def _topological_order(root: Any) -> list:

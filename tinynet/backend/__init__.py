@@ -35,6 +35,7 @@ __all__ = ["HOST_ARRAY", "Backend", "NumpyBackend", "CupyBackend", "StrictBacken
 
 HOST_ARRAY = np.ndarray  # the array type that lives on the host: no device to select
 _backends: dict[str, Backend] = {}
+_host: list[Backend] = []  # the NumPy backend once made: backend_of's hot path
 _active: list[Backend] = []
 _seed: int | None = None
 
@@ -54,6 +55,7 @@ def backend_for_device(device: str | Backend | None = None) -> Backend:
     if key not in _backends:
         if key == "cpu":
             _backends[key] = NumpyBackend()
+            _host.append(_backends[key])
         elif key == "strict" or key == "strict:1":
             _backends[key] = StrictBackend(0 if key == "strict" else 1)
         elif key.startswith("cuda:") and key[5:].isdigit():
@@ -83,6 +85,8 @@ def get_backend() -> Backend:
 
 def backend_of(a: Any) -> Backend:
     """The backend that owns array ``a``."""
+    if type(a) is HOST_ARRAY and _host:
+        return _host[0]
     if isinstance(a, (np.ndarray, np.generic)):
         cpu = _backends.get("cpu")  # the common case, without parsing a device string
         return cpu if cpu is not None else backend_for_device("cpu")

@@ -85,6 +85,11 @@ class Backend:
         """``a[index] = value`` in place, with NumPy's indexing rules."""
         a[index] = value
 
+    def indices_in_range(self, y: Any, n: int) -> Any:
+        """A 0-d boolean array: every integer of the non-empty array ``y`` is in [0, n)."""
+        xp = self.xp
+        return (xp.min(y) >= 0) & (xp.max(y) < n)
+
     def subtract_at_rows(self, a: Any, index: Any, value: Any) -> None:
         """``a.reshape(-1)[index] -= value`` in place, for a C-contiguous 2-D ``a`` whose row
         n holds the flat position ``index[n]`` (the picks of a class-index loss: one per

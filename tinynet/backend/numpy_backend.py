@@ -42,6 +42,12 @@ class NumpyBackend(Backend):
         collective(host)
         a[...] = host
 
+    def indices_in_range(self, y, n):
+        if y.dtype == np.int64:  # one pass instead of min and max: read as unsigned, a
+            # negative index becomes 2**64 - |index|, never below n
+            return np.maximum.reduce(y.view(np.uint64), axis=None) < n
+        return super().indices_in_range(y, n)
+
     def divide_into(self, out, a, n):
         np.divide(a, n, out=out)
 

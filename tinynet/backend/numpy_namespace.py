@@ -85,6 +85,19 @@ def _take(x, indices, axis=None):
     return x.take(indices, axis=axis)
 
 
+def _filled_like(value):
+    """``ones_like`` / ``zeros_like``: NumPy's are Python functions (``empty_like``, then
+    ``copyto``); calling the two C functions directly gives the same array at half the cost
+    (a 0-d array: 1.2 against 2.6 µs), which Tensor.backward pays for its seed every step."""
+    def like(x, dtype=None, device=None):
+        if device is not None:  # NumPy 1.26's functions do not take it
+            return np.full_like(x, value, dtype=dtype, device=device)
+        out = np.empty_like(x, dtype=dtype)
+        out.fill(value)
+        return out
+    return like
+
+
 def _broadcast_to(x, shape):
     """NumPy's broadcast_to is a Python function of a few microseconds; a small array is
     cheaper to fill (a fresh array, not a read-only view, which no caller relies on)."""
@@ -101,5 +114,6 @@ def _broadcast_to(x, shape):
 for _name, _fn in {"sum": _sum, "mean": _mean, "max": _max, "min": _min, "any": _any,
                    "all": _all, "argmax": _argmax, "argmin": _argmin, "reshape": _reshape,
                    "astype": _astype, "permute_dims": _permute_dims, "take": _take, "matrix_transpose": _matrix_transpose,
-                   "broadcast_to": _broadcast_to}.items():
+                   "broadcast_to": _broadcast_to, "ones_like": _filled_like(1),
+                   "zeros_like": _filled_like(0)}.items():
     setattr(namespace, _name, _fn)

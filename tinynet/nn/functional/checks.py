@@ -112,7 +112,7 @@ def class_target(name: str, x: Tensor, target: Any, ignore_index: int,
         return target, True
     backend = backend_of(y)
     xp = backend.xp
-    return target, backend.check((xp.min(y) >= 0) & (xp.max(y) < n_classes), fail)
+    return target, backend.check(backend.indices_in_range(y, n_classes), fail)
 
 
 def class_weight(name: str, weight: Any, x: Tensor) -> Any:
