@@ -4,7 +4,9 @@ Each one is built from the same initial weights and trains one epoch per ``epoch
 on the same batches: epoch ``e`` visits the samples in the order
 ``default_rng([seed, e]).permutation(n)`` (given to tinynet's DataLoader as its sampler),
 and every batch is gathered from the uint8 images and divided by 255. ``epoch`` returns the mean training
-loss, read back once at the end of the epoch (on a GPU, the only synchronisation).
+loss: each contender keeps its per-step losses in a list and averages them once, at the end of
+the epoch (on a GPU, the only synchronisation), so the bookkeeping costs all three the same:
+one append per step.
 
 On ``device="cuda"`` tinynet runs on CuPy and PyTorch on CUDA, each with the whole data set
 resident on the GPU; the NumPy reference is CPU only.
@@ -66,7 +68,7 @@ class NumpyContender:
 class TinynetContender:
     def __init__(self, sizes, weights, batch_size, images, labels, seed, device="cpu"):
         import tinynet as tn
-        self.F = tn.nn.functional
+        self.tn, self.F = tn, tn.nn.functional
         self.model = tn.nn.Sequential(*model_layers(tn.nn, sizes)).to(device)
         self.model.load_state_dict(weights)
         self.opt = tn.optim.SGD(self.model.parameters(), lr=learning_rate(sizes),
@@ -85,15 +87,14 @@ class TinynetContender:
             yield x.float() / 255, y
 
     def epoch(self, e: int) -> float:
-        total, count = None, 0
+        losses = []
         for x, y in self.batches(e):
             self.opt.zero_grad()
             loss = self.F.cross_entropy(self.model(x), y)
             loss.backward()
             self.opt.step()
-            total = loss.detach() if total is None else total + loss.detach()
-            count += 1
-        return total.item() / count
+            losses.append(loss.detach())
+        return self.tn.stack(losses).mean().item()
 
 
 class TorchContender:
@@ -124,14 +125,14 @@ class TorchContender:
 
     def epoch(self, e: int) -> float:
         F = self.torch.nn.functional
-        total, count = 0.0, 0
+        losses = []
         for x, y in self.batches(e):
             self.opt.zero_grad()
             loss = F.cross_entropy(self.model(x), y)
             loss.backward()
             self.opt.step()
-            total, count = total + loss.detach(), count + 1
-        return float(total) / count
+            losses.append(loss.detach())
+        return self.torch.stack(losses).mean().item()
 
 
 def _layers(nn, sizes: list[int]) -> list:
