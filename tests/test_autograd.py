@@ -69,6 +69,36 @@ def test_activations_are_freed_after_backward():
     assert saved() is None, "the graph still holds an activation after backward"
 
 
+def test_intermediates_are_freed_while_backward_runs():
+    """An intermediate result that only the graph holds is freed as soon as the pass is
+    below it, not when the whole pass ends: the memory of a deep network's activations
+    comes back layer by layer, and the next gradients can reuse it."""
+    from tinynet.autograd import Function
+
+    alive = {}
+
+    class Probe(Function):  # the first op: its backward runs last and looks above it
+        __slots__ = ()
+
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, gy):
+            alive.update({name: ref() is not None for name, ref in refs.items()})
+            return (gy,)
+
+    x = tn.tensor(np.ones((64, 64), np.float32), requires_grad=True)
+    a = Probe.apply(x)
+    b = a.exp()          # Exp saves its output: the array lives until Exp's backward
+    c = b * 3.0
+    refs = {"b": weakref.ref(b.array), "c": weakref.ref(c.array)}
+    loss = c.sum()
+    del a, b, c
+    loss.backward()
+    assert alive == {"b": False, "c": False}, f"still alive in the last backward: {alive}"
+    np.testing.assert_allclose(x.grad.numpy(), np.full((64, 64), 3 * np.e), rtol=1e-6)
+
+
 def test_no_grad_records_nothing():
     x = tn.tensor([1.0], requires_grad=True)
     with tn.no_grad():

@@ -138,14 +138,18 @@ def run_backward(root: Any, gy: Any, retain_graph: bool = False) -> None:
     2. Walk that order, calling each node's backward with the summed gradient of its output
        and handing the results to its inputs: leaves accumulate into ``.grad``.
     3. Unless ``retain_graph``, drop every node's saved arrays as soon as it has run, so
-       activations are freed during the pass and the graph cannot be used twice.
+       activations are freed during the pass and the graph cannot be used twice. The
+       engine's own reference to each tensor goes too (popped from the order), so an
+       intermediate result that nothing else holds is freed once its node has run, and
+       the next arrays of the pass can reuse its memory while it is still in the cache.
     4. Run the callbacks that backward steps queued (``queue_callback``).
     """
     del _queued[:]  # what a pass that raised had queued is dropped
     order = _topological_order(root)
     grads: dict[Any, Any] = {root: gy}  # tensor -> dL/dtensor so far (keys hash by identity)
     writes, hooks = _writes, backward_hooks
-    for t in order:
+    while order:
+        t = order.pop()
         node = t._node
         g = grads.pop(t, None)
         if g is None:  # this output did not influence the loss
@@ -216,10 +220,11 @@ def _saved_slots(cls: type) -> tuple:
 
 
 def _topological_order(root: Any) -> list:
-    """Non-leaf tensors reachable from ``root``, each before the tensors it was made from.
+    """Non-leaf tensors reachable from ``root``, each after the tensors it was made from
+    (``root`` last), so that popping from the end gives every tensor before its inputs.
 
     A depth-first search with an explicit stack: a tensor is appended once all its inputs
-    are, so the reversed list puts every tensor before the inputs it was computed from.
+    are.
     """
     order, expanded = [], set()
     stack = [(root, False)]
@@ -241,5 +246,4 @@ def _topological_order(root: Any) -> list:
         for x in inputs:
             if x._node is not None and x not in expanded:
                 stack.append((x, False))
-    order.reverse()
     return order
