@@ -225,9 +225,12 @@ def test_ctrl_c_saves_and_the_printed_command_resumes_exactly(tmp_path):
     run(*flags, "--save", str(tmp_path / "full.ckpt"))
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     ckpt = tmp_path / "run.ckpt"
+    # The script starts with SIGINT as a terminal gives it, even when these tests run in a
+    # background job, whose children inherit an ignored SIGINT.
     proc = subprocess.Popen([sys.executable, str(SCRIPT), "--quiet", *flags, "--save",
                              str(ckpt)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:  # wait for the end of epoch 1, then interrupt epoch 2
         if line.startswith("epoch  1/3"):
             proc.send_signal(signal.SIGINT)
